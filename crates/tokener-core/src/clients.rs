@@ -1,0 +1,96 @@
+//! `ClientService`: registering clients and managing their secrets.
+
+use crate::domain::{Audience, Client, ClientId, ClientSecret, Clock, Scope, Ttl};
+use crate::ports::{ClientRegistry, StoreError};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("client {0} already exists")]
+    AlreadyExists(ClientId),
+    #[error("client {0} does not exist")]
+    NotFound(ClientId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a client may be granted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub scopes: BTreeSet<Scope>,
+    pub audiences: BTreeSet<Audience>,
+    pub max_ttl: Option<Ttl>,
+}
+
+pub struct ClientService<C> {
+    clients: C,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C: ClientRegistry> ClientService<C> {
+    pub fn new(clients: C, clock: Arc<dyn Clock>) -> Self {
+        Self { clients, clock }
+    }
+
+    /// Registers a new client with a server-generated secret, returned here and nowhere else.
+    pub async fn create(
+        &self,
+        id: ClientId,
+        grants: Grants,
+    ) -> Result<(Client, ClientSecret), ClientError> {
+        if self.clients.get(&id).await?.is_some() {
+            return Err(ClientError::AlreadyExists(id));
+        }
+        let secret = ClientSecret::generate();
+        let client = self.build(id, &secret, grants);
+        self.clients.upsert(&client).await?;
+        Ok((client, secret))
+    }
+
+    /// Makes the client exist with exactly this secret and these grants (the configured
+    /// bootstrap client): created if missing, updated if different, enabled either way.
+    pub async fn ensure(
+        &self,
+        id: ClientId,
+        secret: &ClientSecret,
+        grants: Grants,
+    ) -> Result<Client, ClientError> {
+        let wanted = self.build(id, secret, grants);
+        match self.clients.get(&wanted.id).await? {
+            Some(existing) if same_settings(&existing, &wanted) => Ok(existing),
+            Some(existing) => {
+                let updated = Client {
+                    created_at: existing.created_at,
+                    ..wanted
+                };
+                self.clients.upsert(&updated).await?;
+                Ok(updated)
+            }
+            None => {
+                self.clients.upsert(&wanted).await?;
+                Ok(wanted)
+            }
+        }
+    }
+
+    fn build(&self, id: ClientId, secret: &ClientSecret, grants: Grants) -> Client {
+        let mut client = Client::new(
+            id,
+            secret,
+            grants.scopes,
+            grants.audiences,
+            self.clock.now(),
+        );
+        client.max_ttl = grants.max_ttl;
+        client
+    }
+}
+
+fn same_settings(a: &Client, b: &Client) -> bool {
+    a.secret_hash == b.secret_hash
+        && a.allowed_scopes == b.allowed_scopes
+        && a.allowed_audiences == b.allowed_audiences
+        && a.max_ttl == b.max_ttl
+        && a.disabled == b.disabled
+}

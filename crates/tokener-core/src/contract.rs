@@ -1,0 +1,222 @@
+//! Contract-test suites: the behaviour every adapter of a port must show. Each adapter crate
+//! runs these against its own adapter (the in-memory ones run them in this crate), so adapters
+//! cannot drift apart. Every function expects a fresh, empty store.
+
+use crate::domain::{
+    Audience, Client, ClientId, ClientSecret, Fingerprint, KeyId, Scope, Timestamp, TokenClaims,
+    TokenId, TokenRecord, Ttl,
+};
+use crate::ports::{ClientRegistry, RevocationCursor, RevokeOutcome, TokenStore};
+use rand::RngCore;
+use std::collections::BTreeSet;
+
+const T0: u64 = 1_800_000_000;
+
+fn random_id() -> TokenId {
+    let mut bytes = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    TokenId::from_revocation_id(&bytes).expect("64 bytes make a valid token id")
+}
+
+/// A plausible token record expiring at `expires_at`.
+pub fn sample_record(client: &str, expires_at: u64) -> TokenRecord {
+    TokenRecord {
+        claims: TokenClaims {
+            token_id: random_id(),
+            client_id: ClientId::parse(client).expect("valid client id"),
+            audiences: BTreeSet::from([Audience::parse("orders").expect("valid")]),
+            scopes: BTreeSet::from([
+                Scope::parse("orders:read").expect("valid"),
+                Scope::parse("orders:write").expect("valid"),
+            ]),
+            issued_at: Timestamp::from_unix(T0),
+            expires_at: Timestamp::from_unix(expires_at),
+            key_id: KeyId(7),
+        },
+        fingerprint: Fingerprint::of(&format!("bearer-{client}-{expires_at}")),
+        revoked_at: None,
+    }
+}
+
+/// Runs every token-store contract on `store`.
+pub async fn token_store<S: TokenStore>(store: &S) {
+    record_and_get(store).await;
+    record_is_idempotent(store).await;
+    revoke_outcomes(store).await;
+    revocations_are_listed_in_order(store).await;
+    prune_removes_only_expired(store).await;
+}
+
+async fn record_and_get<S: TokenStore>(store: &S) {
+    let record = sample_record("billing", T0 + 3600);
+    store.record(&record).await.expect("record");
+    let found = store.get(record.id()).await.expect("get");
+    assert_eq!(
+        found.as_ref(),
+        Some(&record),
+        "a recorded token reads back unchanged"
+    );
+    assert_eq!(store.get(&random_id()).await.expect("get"), None);
+    assert!(!store.is_revoked(record.id()).await.expect("is_revoked"));
+}
+
+async fn record_is_idempotent<S: TokenStore>(store: &S) {
+    let a = sample_record("billing", T0 + 3600);
+    let b = sample_record("shipping", T0 + 7200);
+    store.record(&a).await.expect("record");
+    store
+        .revoke(a.id(), Timestamp::from_unix(T0 + 10))
+        .await
+        .expect("revoke");
+    // Replaying the batch (as a write-behind retry would) must not undo the revocation, nor
+    // fail on the already-present record, nor duplicate anything.
+    store
+        .record_many(&[a.clone(), b.clone(), b.clone()])
+        .await
+        .expect("record_many with duplicates");
+    store.record(&a).await.expect("re-record");
+    let a_now = store.get(a.id()).await.expect("get").expect("present");
+    assert_eq!(a_now.revoked_at, Some(Timestamp::from_unix(T0 + 10)));
+    assert_eq!(store.get(b.id()).await.expect("get"), Some(b));
+    store.record_many(&[]).await.expect("empty batch");
+}
+
+async fn revoke_outcomes<S: TokenStore>(store: &S) {
+    let record = sample_record("billing", T0 + 3600);
+    assert_eq!(
+        store
+            .revoke(record.id(), Timestamp::from_unix(T0))
+            .await
+            .expect("revoke"),
+        RevokeOutcome::Unknown
+    );
+    store.record(&record).await.expect("record");
+    assert_eq!(
+        store
+            .revoke(record.id(), Timestamp::from_unix(T0 + 5))
+            .await
+            .expect("revoke"),
+        RevokeOutcome::Revoked
+    );
+    assert_eq!(
+        store
+            .revoke(record.id(), Timestamp::from_unix(T0 + 9))
+            .await
+            .expect("revoke"),
+        RevokeOutcome::AlreadyRevoked
+    );
+    assert!(store.is_revoked(record.id()).await.expect("is_revoked"));
+    let stored = store.get(record.id()).await.expect("get").expect("present");
+    assert_eq!(
+        stored.revoked_at,
+        Some(Timestamp::from_unix(T0 + 5)),
+        "first revocation stands"
+    );
+}
+
+async fn revocations_are_listed_in_order<S: TokenStore>(store: &S) {
+    // Far in the future so the earlier cases' revocations (at T0 + small) come first.
+    let base = T0 + 1_000_000;
+    let records: Vec<TokenRecord> = (0..5)
+        .map(|_| sample_record("lister", base + 9999))
+        .collect();
+    store.record_many(&records).await.expect("record_many");
+    for (i, r) in records.iter().enumerate() {
+        store
+            .revoke(r.id(), Timestamp::from_unix(base + i as u64))
+            .await
+            .expect("revoke");
+    }
+    let all = store.revocations(None, 1000).await.expect("revocations");
+    let mine: Vec<&TokenId> = all
+        .iter()
+        .filter(|r| r.revoked_at.unix() >= base)
+        .map(|r| &r.token_id)
+        .collect();
+    let expected: Vec<&TokenId> = records.iter().map(|r| r.id()).collect();
+    assert_eq!(mine, expected, "revocations come oldest first");
+    let cursor = RevocationCursor {
+        revoked_at: Timestamp::from_unix(base + 1),
+        token_id: records[1].id().clone(),
+    };
+    let page = store.revocations(Some(cursor), 2).await.expect("page");
+    let page_ids: Vec<&TokenId> = page.iter().map(|r| &r.token_id).collect();
+    assert_eq!(
+        page_ids,
+        vec![records[2].id(), records[3].id()],
+        "cursor is exclusive, limit holds"
+    );
+    assert_eq!(page[0].expires_at, Timestamp::from_unix(base + 9999));
+}
+
+async fn prune_removes_only_expired<S: TokenStore>(store: &S) {
+    let far = T0 + 10_000_000;
+    let old = sample_record("pruned", far);
+    let live = sample_record("pruned", far + 100);
+    store
+        .record_many(&[old.clone(), live.clone()])
+        .await
+        .expect("record_many");
+    let removed = store
+        .prune_expired(Timestamp::from_unix(far + 50))
+        .await
+        .expect("prune");
+    assert!(removed >= 1, "the expired record was pruned");
+    assert_eq!(store.get(old.id()).await.expect("get"), None);
+    assert_eq!(store.get(live.id()).await.expect("get"), Some(live));
+}
+
+/// A client with a fresh secret.
+pub fn sample_client(id: &str) -> Client {
+    let mut client = Client::new(
+        ClientId::parse(id).expect("valid client id"),
+        &ClientSecret::generate(),
+        BTreeSet::from([Scope::parse("orders:read").expect("valid")]),
+        BTreeSet::from([Audience::parse("orders").expect("valid")]),
+        Timestamp::from_unix(T0),
+    );
+    client.max_ttl = Some(Ttl::from_secs(600).expect("valid ttl"));
+    client
+}
+
+/// Runs every client-registry contract on `registry`.
+pub async fn client_registry<C: ClientRegistry>(registry: &C) {
+    let id = ClientId::parse("zeta").expect("valid");
+    assert_eq!(registry.get(&id).await.expect("get"), None);
+    let client = sample_client("zeta");
+    registry.upsert(&client).await.expect("upsert");
+    assert_eq!(
+        registry.get(&id).await.expect("get").as_ref(),
+        Some(&client)
+    );
+
+    let mut changed = client.clone();
+    changed.disabled = true;
+    changed
+        .allowed_scopes
+        .insert(Scope::parse("orders:write").expect("valid"));
+    changed.max_ttl = None;
+    changed.updated_at = Timestamp::from_unix(T0 + 60);
+    registry.upsert(&changed).await.expect("replace");
+    assert_eq!(
+        registry.get(&id).await.expect("get").as_ref(),
+        Some(&changed)
+    );
+
+    registry
+        .upsert(&sample_client("alpha"))
+        .await
+        .expect("upsert");
+    let ids: Vec<String> = registry
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["alpha".to_string(), "zeta".to_string()],
+        "listed once each, by id"
+    );
+}

@@ -1,0 +1,26 @@
+//! Tokener's domain: Biscuit token minting and verification, the ports the services need, the
+//! services holding the business rules, and in-memory adapters.
+//!
+//! No I/O crate, web framework or database driver belongs here; adapters live in their own
+//! crates and depend on this one.
+
+pub mod adapters;
+pub mod clients;
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+pub mod domain;
+pub mod ports;
+pub mod service;
+pub mod token;
+
+pub use clients::{ClientError, ClientService, Grants};
+pub use domain::{
+    Audience, Client, ClientId, ClientSecret, Clock, Fingerprint, IssuedToken, KeyId, NameError,
+    Revocation, Scope, SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId,
+    TokenRecord, Ttl, TtlError,
+};
+pub use ports::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
+pub use service::{
+    IssueError, IssueRequest, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
+};
+pub use token::{KeyRing, PublicKeySet, Verifier, VerifyError, VerifyOptions};

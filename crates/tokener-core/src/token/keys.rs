@@ -1,0 +1,188 @@
+//! Root signing keys with ids, so keys can rotate: the active key signs, every published key
+//! verifies.
+//!
+//! The key file (`TOKENER_SIGNING_KEY_FILE`) is JSON:
+//! `{"keys":[{"id":1,"private_key":"ed25519-private/<hex>","active":true}, ...]}` with exactly
+//! one active key.
+
+use crate::domain::KeyId;
+use biscuit_auth::{KeyPair, PrivateKey, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file is not valid JSON of the expected shape: {0}")]
+    Syntax(String),
+    #[error("key {id}: private key is not an Ed25519 key in the form ed25519-private/<hex>")]
+    BadPrivateKey { id: u32 },
+    #[error("public key is not an Ed25519 key in the form ed25519/<hex>")]
+    BadPublicKey,
+    #[error("key id {id} appears more than once")]
+    DuplicateId { id: u32 },
+    #[error("exactly one key must be active, found {found}")]
+    ActiveCount { found: usize },
+}
+
+/// A private key and its id.
+pub struct SigningKey {
+    id: KeyId,
+    keypair: KeyPair,
+}
+
+impl SigningKey {
+    pub fn generate(id: KeyId) -> Self {
+        Self {
+            id,
+            keypair: KeyPair::new(),
+        }
+    }
+
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    pub fn public(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    pub(crate) fn keypair(&self) -> &KeyPair {
+        &self.keypair
+    }
+
+    fn from_prefixed(id: KeyId, private: &str) -> Result<Self, KeyError> {
+        let bad = || KeyError::BadPrivateKey { id: id.0 };
+        let hex = private.strip_prefix("ed25519-private/").ok_or_else(bad)?;
+        let key =
+            PrivateKey::from_bytes_hex(hex, biscuit_auth::Algorithm::Ed25519).map_err(|_| bad())?;
+        Ok(Self {
+            id,
+            keypair: KeyPair::from(&key),
+        })
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("id", &self.id)
+            .field("public", &self.public().to_string())
+            .finish()
+    }
+}
+
+/// Parses `ed25519/<hex>` (the form `GET /keys` publishes and Biscuit tools print).
+pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
+    let hex = text
+        .strip_prefix("ed25519/")
+        .ok_or(KeyError::BadPublicKey)?;
+    PublicKey::from_bytes_hex(hex, biscuit_auth::Algorithm::Ed25519)
+        .map_err(|_| KeyError::BadPublicKey)
+}
+
+/// All signing keys of a deployment: one active, the rest retired but still verifying.
+#[derive(Debug)]
+pub struct KeyRing {
+    active: KeyId,
+    keys: BTreeMap<KeyId, SigningKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    keys: Vec<KeyFileEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFileEntry {
+    id: u32,
+    private_key: String,
+    #[serde(default)]
+    active: bool,
+}
+
+impl KeyRing {
+    /// A ring holding one freshly generated key (id 1): the embedded default.
+    pub fn generate() -> Self {
+        Self::single(SigningKey::generate(KeyId(1)))
+    }
+
+    pub fn single(key: SigningKey) -> Self {
+        let active = key.id();
+        Self {
+            active,
+            keys: BTreeMap::from([(active, key)]),
+        }
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, KeyError> {
+        let file: KeyFile =
+            serde_json::from_str(text).map_err(|e| KeyError::Syntax(e.to_string()))?;
+        let found = file.keys.iter().filter(|k| k.active).count();
+        if found != 1 {
+            return Err(KeyError::ActiveCount { found });
+        }
+        let mut keys = BTreeMap::new();
+        let mut active = KeyId(0);
+        for entry in file.keys {
+            let id = KeyId(entry.id);
+            if entry.active {
+                active = id;
+            }
+            let key = SigningKey::from_prefixed(id, &entry.private_key)?;
+            if keys.insert(id, key).is_some() {
+                return Err(KeyError::DuplicateId { id: entry.id });
+            }
+        }
+        Ok(Self { active, keys })
+    }
+
+    /// The key file text for this ring (holds private keys: write it with restrictive mode).
+    pub fn to_json(&self) -> String {
+        let file = KeyFile {
+            keys: self
+                .keys
+                .values()
+                .map(|k| KeyFileEntry {
+                    id: k.id.0,
+                    private_key: k.keypair.private().to_prefixed_string(),
+                    active: k.id == self.active,
+                })
+                .collect(),
+        };
+        // Serializing plain strings and numbers cannot fail.
+        serde_json::to_string_pretty(&file).unwrap_or_default()
+    }
+
+    pub fn active(&self) -> &SigningKey {
+        // The constructors guarantee the active id is present.
+        &self.keys[&self.active]
+    }
+
+    /// Every public key with its id, active first.
+    pub fn public_keys(&self) -> PublicKeySet {
+        PublicKeySet::new(self.keys.values().map(|k| (k.id, k.public())))
+    }
+}
+
+/// Public keys by id: all an offline verifier needs.
+#[derive(Debug, Clone, Default)]
+pub struct PublicKeySet {
+    keys: BTreeMap<KeyId, PublicKey>,
+}
+
+impl PublicKeySet {
+    pub fn new(keys: impl IntoIterator<Item = (KeyId, PublicKey)>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+        }
+    }
+
+    pub fn get(&self, id: KeyId) -> Option<&PublicKey> {
+        self.keys.get(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (KeyId, &PublicKey)> {
+        self.keys.iter().map(|(id, k)| (*id, k))
+    }
+}
