@@ -91,3 +91,46 @@ pub trait ClientRegistry: Send + Sync + 'static {
     /// Every client, ordered by id.
     async fn list(&self) -> Result<Vec<Client>, StoreError>;
 }
+
+/// Shared ports: the binary picks adapters at run time and hands services `Arc<dyn …>`.
+#[async_trait]
+impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
+    async fn record(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        (**self).record(record).await
+    }
+    async fn record_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        (**self).record_many(records).await
+    }
+    async fn get(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn revoke(&self, id: &TokenId, at: Timestamp) -> Result<RevokeOutcome, StoreError> {
+        (**self).revoke(id, at).await
+    }
+    async fn is_revoked(&self, id: &TokenId) -> Result<bool, StoreError> {
+        (**self).is_revoked(id).await
+    }
+    async fn revocations(
+        &self,
+        after: Option<RevocationCursor>,
+        limit: usize,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        (**self).revocations(after, limit).await
+    }
+    async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
+        (**self).prune_expired(before).await
+    }
+}
+
+#[async_trait]
+impl<T: ClientRegistry + ?Sized> ClientRegistry for std::sync::Arc<T> {
+    async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        (**self).get(id).await
+    }
+    async fn upsert(&self, client: &Client) -> Result<(), StoreError> {
+        (**self).upsert(client).await
+    }
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        (**self).list().await
+    }
+}

@@ -1,0 +1,279 @@
+//! Settings from the `TOKENER_*` environment variables, validated at start: every problem is
+//! reported at once, each with the variable it concerns.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
+
+/// The client created or updated at start.
+#[derive(Debug, Clone)]
+pub struct BootstrapClient {
+    pub id: ClientId,
+    pub secret: ClientSecret,
+    pub scopes: BTreeSet<Scope>,
+    pub audiences: BTreeSet<Audience>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    pub uri: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub mongodb: Option<MongoSettings>,
+    pub redis_url: Option<String>,
+    pub ttl: TtlPolicy,
+    pub signing_key_file: Option<PathBuf>,
+    pub bootstrap: Option<BootstrapClient>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+/// Every problem found in the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let listen = var("TOKENER_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.push("TOKENER_LISTEN must be an address like 127.0.0.1:8080".into())
+            })
+            .ok();
+
+        let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
+            if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
+                problems.push(
+                    "TOKENER_MONGODB_URI must start with mongodb:// or mongodb+srv://".into(),
+                );
+                return None;
+            }
+            Some(MongoSettings {
+                uri,
+                database: var("TOKENER_MONGODB_DATABASE").unwrap_or_else(|| "tokener".into()),
+            })
+        });
+
+        let redis_url = var("TOKENER_REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                problems.push("TOKENER_REDIS_URL must start with redis:// or rediss://".into());
+            } else if mongodb.is_none() {
+                problems.push(
+                    "TOKENER_REDIS_URL is set without TOKENER_MONGODB_URI: Redis is a cache, not \
+                     the record of issued tokens; configure MongoDB too"
+                        .into(),
+                );
+            } else {
+                problems.push(
+                    "TOKENER_REDIS_URL: the Redis cache and write-behind queue are not available \
+                     in this version; unset it to run write-through on MongoDB"
+                        .into(),
+                );
+            }
+        }
+
+        let mut ttl_var = |name: &str, default: Ttl| -> Option<Ttl> {
+            match var(name) {
+                None => Some(default),
+                Some(text) => match text.trim().parse::<u64>().ok().map(Ttl::from_secs) {
+                    Some(Ok(ttl)) => Some(ttl),
+                    _ => {
+                        problems.push(format!(
+                            "{name} must be a whole number of seconds from 1 to {}",
+                            Ttl::ABSOLUTE_MAX_SECONDS
+                        ));
+                        None
+                    }
+                },
+            }
+        };
+        let default_ttl = ttl_var("TOKENER_DEFAULT_TTL_SECONDS", Ttl::DEFAULT);
+        let max_ttl = ttl_var("TOKENER_MAX_TTL_SECONDS", Ttl::DEFAULT);
+        let ttl = match (default_ttl, max_ttl) {
+            (Some(d), Some(m)) => TtlPolicy::new(d, m)
+                .map_err(|e| {
+                    problems.push(format!(
+                        "TOKENER_DEFAULT_TTL_SECONDS ({}) must not exceed TOKENER_MAX_TTL_SECONDS ({})",
+                        e.default, e.max
+                    ))
+                })
+                .ok(),
+            _ => None,
+        };
+
+        let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
+        let bootstrap = bootstrap_client(&var, &mut problems);
+
+        let log_filter = var("TOKENER_LOG").unwrap_or_else(|| "info".into());
+        let log_format = match var("TOKENER_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                problems.push("TOKENER_LOG_FORMAT must be pretty or json".into());
+                LogFormat::Pretty
+            }
+        };
+
+        match (listen, ttl) {
+            (Some(listen), Some(ttl)) if problems.is_empty() => Ok(Settings {
+                listen,
+                mongodb,
+                redis_url,
+                ttl,
+                signing_key_file,
+                bootstrap,
+                log_filter,
+                log_format,
+            }),
+            _ => Err(ConfigError(problems)),
+        }
+    }
+}
+
+/// Splits a list given as commas and/or spaces.
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', ' ']).filter(|s| !s.is_empty())
+}
+
+fn bootstrap_client(
+    var: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<BootstrapClient> {
+    let id = var("TOKENER_BOOTSTRAP_CLIENT_ID");
+    let secret = var("TOKENER_BOOTSTRAP_CLIENT_SECRET");
+    let (id, secret) = match (id, secret) {
+        (None, None) => return None,
+        (Some(id), Some(secret)) => (id, secret),
+        _ => {
+            problems.push(
+                "TOKENER_BOOTSTRAP_CLIENT_ID and TOKENER_BOOTSTRAP_CLIENT_SECRET go together"
+                    .into(),
+            );
+            return None;
+        }
+    };
+    let id = ClientId::parse(id)
+        .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_ID: {e}")))
+        .ok();
+    let secret = ClientSecret::parse(secret)
+        .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_SECRET: {e}")))
+        .ok();
+    let scopes_text = var("TOKENER_BOOTSTRAP_CLIENT_SCOPES").unwrap_or_default();
+    let scopes = list(&scopes_text)
+        .map(Scope::parse)
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_SCOPES: {e}")))
+        .ok();
+    let audiences_text = var("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES").unwrap_or_default();
+    let audiences = list(&audiences_text)
+        .map(Audience::parse)
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES: {e}")))
+        .ok();
+    Some(BootstrapClient {
+        id: id?,
+        secret: secret?,
+        scopes: scopes?,
+        audiences: audiences?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(s.mongodb.is_none() && s.redis_url.is_none() && s.bootstrap.is_none());
+        assert_eq!(s.ttl.default_ttl().as_secs(), 86_400);
+        assert_eq!(s.ttl.max_ttl().as_secs(), 86_400);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = settings(&[
+            ("TOKENER_LISTEN", "nowhere"),
+            ("TOKENER_MONGODB_URI", "http://x"),
+            ("TOKENER_DEFAULT_TTL_SECONDS", "0"),
+            ("TOKENER_BOOTSTRAP_CLIENT_ID", "ops"),
+            ("TOKENER_BOOTSTRAP_CLIENT_SECRET", "short"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "TOKENER_LISTEN",
+            "TOKENER_MONGODB_URI",
+            "TOKENER_DEFAULT_TTL_SECONDS",
+            "TOKENER_BOOTSTRAP_CLIENT_SECRET: client secret must be at least 32",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        assert!(!text.contains("short"), "the secret itself is never echoed");
+    }
+
+    #[test]
+    fn redis_without_mongodb_refuses_to_start() {
+        let err = settings(&[("TOKENER_REDIS_URL", "redis://127.0.0.1:6379")]).unwrap_err();
+        assert!(err.to_string().contains("Redis is a cache"));
+    }
+
+    #[test]
+    fn default_ttl_above_max_is_refused() {
+        let err = settings(&[
+            ("TOKENER_DEFAULT_TTL_SECONDS", "7200"),
+            ("TOKENER_MAX_TTL_SECONDS", "3600"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("must not exceed"));
+    }
+
+    #[test]
+    fn bootstrap_client_lists_accept_commas_and_spaces() {
+        let s = settings(&[
+            ("TOKENER_BOOTSTRAP_CLIENT_ID", "ops"),
+            ("TOKENER_BOOTSTRAP_CLIENT_SECRET", &"k".repeat(32)),
+            ("TOKENER_BOOTSTRAP_CLIENT_SCOPES", "a:read, b:write c"),
+        ])
+        .unwrap();
+        let b = s.bootstrap.unwrap();
+        assert_eq!(b.scopes.len(), 3);
+        assert!(b.audiences.is_empty());
+    }
+}

@@ -1,0 +1,13 @@
+//! Tokener's HTTP binary: configuration, wiring and routes. Business rules live in
+//! `tokener-core`; a handler parses, calls one service method and maps the result to HTTP.
+
+pub mod configuration;
+pub mod credentials;
+pub mod error;
+pub mod json_errors;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;

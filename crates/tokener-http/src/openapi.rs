@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations. `openapi.yaml` at the
+//! repository root is this document, kept in sync by a test (`just openapi` rewrites it).
+
+use crate::error::ErrorBody;
+use crate::routes::{health, home, token};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tokener",
+        description = "The token service for a network of microservices: Biscuit tokens for \
+                       client credentials, verifiable offline, recorded and revocable.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(home::home, token::issue, health::healthz, health::readyz),
+    components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
+        home::RouteInfo, health::HealthStatus)),
+    modifiers(&ClientBasicAuth),
+    tags(
+        (name = "tokens", description = "Issuing tokens"),
+        (name = "service", description = "Presentation and health"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `client_basic` security scheme the token routes use.
+struct ClientBasicAuth;
+
+impl Modify for ClientBasicAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
+
+/// The document as YAML, exactly as committed in `openapi.yaml`.
+pub fn yaml() -> String {
+    ApiDoc::openapi()
+        .to_yaml()
+        .unwrap_or_else(|e| format!("# could not render the OpenAPI document: {e}\n"))
+}

@@ -1,0 +1,147 @@
+//! Builds the application in one place: keys, storage, clients, the HTTP server.
+
+use crate::configuration::{BootstrapClient, Settings};
+use crate::json_errors;
+use crate::routes;
+use crate::state::AppState;
+use crate::storage::Storage;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokener_core::{
+    ClientId, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
+};
+use tracing_actix_web::TracingLogger;
+
+/// Time a client gets to send its request head before the connection is closed.
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time in-flight requests get to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let storage = Storage::connect(&settings).await?;
+        Self::build_with(settings, storage).await
+    }
+
+    /// Builds the application on the given adapters (tests hand in mocks or faulty stores).
+    pub async fn build_with(settings: Settings, storage: Storage) -> anyhow::Result<Self> {
+        let keys = Arc::new(load_keys(&settings)?);
+        let clock = Arc::new(SystemClock);
+        let client_service = ClientService::new(storage.clients.clone(), clock.clone());
+        match &settings.bootstrap {
+            Some(bootstrap) => ensure_bootstrap(&client_service, bootstrap).await?,
+            None if settings.mongodb.is_none() => {
+                create_demo_client(&client_service, settings.listen).await?
+            }
+            None => {}
+        }
+        let state = web::Data::new(AppState {
+            tokens: TokenService::new(storage.tokens, storage.clients, keys, clock, settings.ttl),
+            dependencies: storage.dependencies,
+            storage: storage.mode,
+        });
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(json_errors::middleware())
+                .wrap(TracingLogger::default())
+                .configure(routes::configure)
+        })
+        .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .listen(listener)?
+        .run();
+        tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {
+    match &settings.signing_key_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("TOKENER_SIGNING_KEY_FILE: cannot read {}", path.display())
+            })?;
+            let ring = KeyRing::from_json(&text)
+                .with_context(|| format!("TOKENER_SIGNING_KEY_FILE: {}", path.display()))?;
+            tracing::info!(active_key = %ring.active().id(), "signing keys loaded");
+            Ok(ring)
+        }
+        None => {
+            let ring = KeyRing::generate();
+            tracing::warn!(
+                public_key = %ring.active().public(),
+                "no TOKENER_SIGNING_KEY_FILE: generated a signing key for this process; tokens \
+                 will not verify after a restart"
+            );
+            Ok(ring)
+        }
+    }
+}
+
+async fn ensure_bootstrap<C: tokener_core::ClientRegistry>(
+    clients: &ClientService<C>,
+    bootstrap: &BootstrapClient,
+) -> anyhow::Result<()> {
+    let grants = Grants {
+        scopes: bootstrap.scopes.clone(),
+        audiences: bootstrap.audiences.clone(),
+        max_ttl: None,
+    };
+    clients
+        .ensure(bootstrap.id.clone(), &bootstrap.secret, grants)
+        .await
+        .context("cannot create the bootstrap client")?;
+    tracing::info!(client_id = %bootstrap.id, "bootstrap client ready");
+    Ok(())
+}
+
+/// In the embedded mode with no configured client, a demo client lets a newcomer get a token
+/// at once. Its secret is printed on standard output (not in the log), once.
+async fn create_demo_client<C: tokener_core::ClientRegistry>(
+    clients: &ClientService<C>,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let parse = |items: &[&str]| -> anyhow::Result<BTreeSet<_>> {
+        items.iter().map(|s| Ok(s.parse()?)).collect()
+    };
+    let grants = Grants {
+        scopes: parse(&["demo:read", "demo:write"])?,
+        audiences: ["demo".parse()?].into(),
+        max_ttl: None,
+    };
+    let (client, secret): (_, ClientSecret) =
+        clients.create(ClientId::parse("demo")?, grants).await?;
+    println!(
+        "\nDemo client (embedded mode only; set TOKENER_BOOTSTRAP_CLIENT_ID/SECRET to choose your own):\n  \
+         client id:     {}\n  client secret: {}\n  try:           curl -s -u '{}:{}' -X POST http://{}/token\n",
+        client.id,
+        secret.expose(),
+        client.id,
+        secret.expose(),
+        listen
+    );
+    Ok(())
+}

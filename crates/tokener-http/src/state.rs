@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokener_core::{ClientRegistry, StoreError, TokenService, TokenStore};
+
+/// The token service over whichever adapters the configuration chose.
+pub type Tokens = TokenService<Arc<dyn TokenStore>, Arc<dyn ClientRegistry>>;
+
+/// A dependency `/readyz` checks.
+#[async_trait]
+pub trait Dependency: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub struct AppState {
+    pub tokens: Tokens,
+    pub dependencies: Vec<Arc<dyn Dependency>>,
+    /// How the service stores tokens, as reported by `GET /`.
+    pub storage: &'static str,
+}

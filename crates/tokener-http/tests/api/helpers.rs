@@ -1,0 +1,120 @@
+//! One way to start the application for a test: on a random port, with a known client.
+
+use std::collections::HashMap;
+use tokener_http::configuration::Settings;
+use tokener_http::startup::Application;
+
+pub const CLIENT_ID: &str = "billing";
+pub const CLIENT_SECRET: &str = "billing-secret-of-at-least-32-characters";
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// `POST /token` with the test client's credentials and an optional JSON body.
+    pub async fn token(&self, body: Option<serde_json::Value>) -> reqwest::Response {
+        let request = self
+            .http
+            .post(self.url("/token"))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET));
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        request.send().await.expect("request sent")
+    }
+}
+
+/// Starts the app on the in-memory store with the test client (scopes `orders:read`,
+/// `orders:write`; audience `orders`), plus `extra` settings.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars: HashMap<String, String> = [
+        ("TOKENER_LISTEN", "127.0.0.1:0"),
+        ("TOKENER_BOOTSTRAP_CLIENT_ID", CLIENT_ID),
+        ("TOKENER_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET),
+        (
+            "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
+            "orders:read orders:write",
+        ),
+        ("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES", "orders"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("valid settings");
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Asserts the response is a JSON error with this status and code; returns the body.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type}"
+    );
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["error"], code, "error code in {body}");
+    assert!(body["error_description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+    body
+}
+
+/// The test settings, for tests that build the app themselves.
+pub fn test_settings() -> Settings {
+    let vars: HashMap<&str, &str> = [
+        ("TOKENER_LISTEN", "127.0.0.1:0"),
+        ("TOKENER_BOOTSTRAP_CLIENT_ID", CLIENT_ID),
+        ("TOKENER_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET),
+        (
+            "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
+            "orders:read orders:write",
+        ),
+        ("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES", "orders"),
+    ]
+    .into_iter()
+    .collect();
+    Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string())).expect("valid settings")
+}
+
+/// Starts the app on the given adapters.
+pub async fn spawn_app_on(storage: tokener_http::storage::Storage) -> TestApp {
+    let app = Application::build_with(test_settings(), storage)
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+    }
+}

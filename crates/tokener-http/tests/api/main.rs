@@ -1,0 +1,7 @@
+//! Black-box tests of the HTTP API: the app runs on a random port and is called over HTTP.
+
+mod helpers;
+mod home;
+mod openapi;
+mod store_failure;
+mod token;
