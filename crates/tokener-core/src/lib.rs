@@ -21,6 +21,6 @@ pub use domain::{
 };
 pub use ports::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
 pub use service::{
-    IssueError, IssueRequest, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
+    IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
 };
 pub use token::{KeyRing, PublicKeySet, Verifier, VerifyError, VerifyOptions};

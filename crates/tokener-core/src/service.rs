@@ -1,10 +1,10 @@
 //! `TokenService`: the business rules of issuing and verifying tokens, generic over the ports.
 
 use crate::domain::{
-    Audience, Client, ClientId, ClientSecret, Clock, IssuedToken, Scope, SecretHash, TokenClaims,
-    TokenRecord, Ttl,
+    Audience, Client, ClientId, ClientSecret, Clock, IssuedToken, Revocation, Scope, SecretHash,
+    TokenClaims, TokenId, TokenRecord, Ttl,
 };
-use crate::ports::{ClientRegistry, StoreError, TokenStore};
+use crate::ports::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
 use crate::token::{mint, KeyRing, MintError, MintInput, Verifier, VerifyError, VerifyOptions};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -87,6 +87,16 @@ pub enum VerifyFailure {
     #[error(transparent)]
     Invalid(#[from] VerifyError),
     /// Revocation could not be checked: the answer is unknown, not "valid".
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a revocation request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// RFC 7009 §2.1: a client may only revoke its own tokens.
+    #[error("the token was not issued to this client")]
+    NotOwner,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -205,6 +215,40 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             bearer: minted.bearer,
             record,
         })
+    }
+
+    /// Revokes a token on behalf of the client it was issued to. A string that is not a token
+    /// of ours (bad signature, unknown key, garbage) is ignored, as RFC 7009 §2.2 asks; so is an
+    /// unknown id.
+    pub async fn revoke(
+        &self,
+        caller: &ClientId,
+        bearer: &str,
+    ) -> Result<RevokeOutcome, RevokeError> {
+        let Ok(parsed) = self.verifier.parse(bearer) else {
+            return Ok(RevokeOutcome::Unknown);
+        };
+        if &parsed.claims().client_id != caller {
+            return Err(RevokeError::NotOwner);
+        }
+        Ok(self
+            .store
+            .revoke(&parsed.claims().token_id, self.clock.now())
+            .await?)
+    }
+
+    /// Revokes a token by id (an administrator's action).
+    pub async fn revoke_id(&self, id: &TokenId) -> Result<RevokeOutcome, StoreError> {
+        self.store.revoke(id, self.clock.now()).await
+    }
+
+    /// Revoked token ids after `after`, oldest first, for offline verifiers.
+    pub async fn revocations(
+        &self,
+        after: Option<RevocationCursor>,
+        limit: usize,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        self.store.revocations(after, limit).await
     }
 
     /// Verifies a bearer token: signature, expiry, revocation (asking the store), `options`

@@ -4,6 +4,7 @@
 pub mod configuration;
 pub mod credentials;
 pub mod error;
+pub mod form;
 pub mod json_errors;
 pub mod openapi;
 pub mod routes;

@@ -2,7 +2,7 @@
 //! repository root is this document, kept in sync by a test (`just openapi` rewrites it).
 
 use crate::error::ErrorBody;
-use crate::routes::{health, home, token};
+use crate::routes::{health, home, keys, oauth2, revocations, token};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -14,12 +14,16 @@ use utoipa::{Modify, OpenApi};
                        client credentials, verifiable offline, recorded and revocable.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(home::home, token::issue, health::healthz, health::readyz),
+    paths(home::home, token::issue, oauth2::token::token, oauth2::introspect::introspect,
+        oauth2::revoke::revoke, oauth2::metadata::metadata, keys::keys, revocations::revocations,
+        health::healthz, health::readyz),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),
     modifiers(&ClientBasicAuth),
     tags(
         (name = "tokens", description = "Issuing tokens"),
+        (name = "oauth2", description = "Standard OAuth2 endpoints (RFC 6749, 7662, 7009, 8414)"),
+        (name = "keys", description = "What offline verifiers need: public keys and revocations"),
         (name = "service", description = "Presentation and health"),
     )
 )]

@@ -2,6 +2,9 @@
 
 pub mod health;
 pub mod home;
+pub mod keys;
+pub mod oauth2;
+pub mod revocations;
 pub mod token;
 
 use crate::error::ApiError;
@@ -19,6 +22,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(token::MAX_BODY_BYTES))
                 .route(web::post().to(token::issue)),
         )
+        .service(
+            resource("/oauth2/token", "POST")
+                .app_data(web::PayloadConfig::new(crate::form::MAX_FORM_BYTES))
+                .route(web::post().to(oauth2::token::token)),
+        )
+        .service(
+            resource("/oauth2/introspect", "POST")
+                .app_data(web::PayloadConfig::new(crate::form::MAX_FORM_BYTES))
+                .route(web::post().to(oauth2::introspect::introspect)),
+        )
+        .service(
+            resource("/oauth2/revoke", "POST")
+                .app_data(web::PayloadConfig::new(crate::form::MAX_FORM_BYTES))
+                .route(web::post().to(oauth2::revoke::revoke)),
+        )
+        .service(
+            resource("/.well-known/oauth-authorization-server", "GET")
+                .route(web::get().to(oauth2::metadata::metadata)),
+        )
+        .service(resource("/keys", "GET").route(web::get().to(keys::keys)))
+        .service(resource("/revocations", "GET").route(web::get().to(revocations::revocations)))
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(web::redirect("/reference", "/reference/"))

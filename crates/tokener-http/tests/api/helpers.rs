@@ -118,3 +118,61 @@ pub async fn spawn_app_on(storage: tokener_http::storage::Storage) -> TestApp {
         http: reqwest::Client::new(),
     }
 }
+
+/// A second client, `shipping` (scope `shipping:read`), beside the test client.
+pub const OTHER_ID: &str = "shipping";
+
+/// Starts the app on the in-memory store with the test client and `shipping`; returns the
+/// app and `shipping`'s generated secret.
+pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
+    use std::sync::Arc;
+    use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
+    use tokener_core::{ClientService, Grants, SystemClock};
+    let registry = InMemoryClientRegistry::new();
+    let (_, secret) = ClientService::new(registry.clone(), Arc::new(SystemClock))
+        .create(
+            OTHER_ID.parse().unwrap(),
+            Grants {
+                scopes: ["shipping:read".parse().unwrap()].into(),
+                ..Grants::default()
+            },
+        )
+        .await
+        .unwrap();
+    let app = spawn_app_on(tokener_http::storage::Storage {
+        tokens: Arc::new(InMemoryTokenStore::new()),
+        clients: Arc::new(registry),
+        dependencies: Vec::new(),
+        mode: "in-memory",
+    })
+    .await;
+    (app, secret.expose().to_string())
+}
+
+impl TestApp {
+    /// A form POST to an OAuth2 endpoint, authenticated as the test client by HTTP Basic.
+    pub async fn oauth(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A bearer token for the test client, from `POST /token` with `body`.
+    pub async fn bearer(&self, body: serde_json::Value) -> String {
+        let response: serde_json::Value = self.token(Some(body)).await.json().await.unwrap();
+        response["access_token"]
+            .as_str()
+            .expect("a token")
+            .to_string()
+    }
+
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        let response = self.oauth("/oauth2/introspect", &[("token", token)]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}

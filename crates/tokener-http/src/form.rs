@@ -1,0 +1,57 @@
+//! `application/x-www-form-urlencoded` bodies of the OAuth2 endpoints (RFC 6749 §3.2: a
+//! parameter sent more than once is an error, and so is a parameter without a value where one
+//! is needed).
+
+use crate::error::ApiError;
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use std::collections::HashMap;
+
+/// The largest body the OAuth2 endpoints accept: a token plus a few parameters.
+pub const MAX_FORM_BYTES: usize = 32 * 1024;
+
+pub struct Form(HashMap<String, String>);
+
+impl Form {
+    pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(ApiError::invalid_request(
+                "the request body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if params
+                .insert(name.to_string(), value.into_owned())
+                .is_some()
+            {
+                return Err(ApiError::invalid_request(format!(
+                    "parameter {name} is repeated"
+                )));
+            }
+        }
+        Ok(Self(params))
+    }
+
+    /// A parameter, treating an empty value as absent (RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::invalid_request(format!("parameter {name} is required")))
+    }
+}

@@ -1,0 +1,54 @@
+//! `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerMetadata {
+    /// This server's base URL, as the request reached it.
+    #[schema(example = "https://tokener.internal")]
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    /// Tokener's public verification keys (Biscuit Ed25519 keys, not a JWK set).
+    pub keys_uri: String,
+    pub revocations_uri: String,
+    pub grant_types_supported: [&'static str; 1],
+    /// Tokener has no authorization endpoint, so no response type.
+    pub response_types_supported: [&'static str; 0],
+    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub service_documentation: String,
+}
+
+const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// Authorization server metadata (RFC 8414).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth2",
+    responses((status = 200, description = "Server metadata", body = ServerMetadata))
+)]
+pub async fn metadata(req: HttpRequest) -> HttpResponse {
+    let info = req.connection_info();
+    let issuer = format!("{}://{}", info.scheme(), info.host());
+    let url = |path: &str| format!("{issuer}{path}");
+    HttpResponse::Ok().json(ServerMetadata {
+        token_endpoint: url("/oauth2/token"),
+        introspection_endpoint: url("/oauth2/introspect"),
+        revocation_endpoint: url("/oauth2/revoke"),
+        keys_uri: url("/keys"),
+        revocations_uri: url("/revocations"),
+        grant_types_supported: ["client_credentials"],
+        response_types_supported: [],
+        token_endpoint_auth_methods_supported: AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+        service_documentation: url("/reference/"),
+        issuer,
+    })
+}

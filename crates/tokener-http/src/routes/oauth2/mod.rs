@@ -1,0 +1,6 @@
+//! The standard OAuth2 endpoints.
+
+pub mod introspect;
+pub mod metadata;
+pub mod revoke;
+pub mod token;

@@ -1,0 +1,60 @@
+//! `POST /oauth2/revoke`: RFC 7009 token revocation.
+
+use crate::credentials;
+use crate::error::{ApiError, ErrorBody};
+use crate::form::Form;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tokener_core::RevokeError;
+use utoipa::ToSchema;
+
+/// The form parameters of a revocation request.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RevocationForm {
+    /// The token to revoke.
+    token: String,
+    /// Ignored: Tokener issues one kind of token.
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Token revocation (RFC 7009).
+///
+/// A client revokes a token issued to it; every token derived from it (by attenuation) is
+/// revoked with it. A string that is not a valid token is answered 200, as §2.2 asks.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "oauth2",
+    request_body(content = RevocationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_client`", body = ErrorBody),
+        (status = 403, description = "The token was issued to another client (`unauthorized_client`)", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ),
+    security((), ("client_basic" = []))
+)]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let form = Form::parse(&req, &body)?;
+    let (client_id, secret) = credentials::oauth(&req, &form)?;
+    let client = state.tokens.authenticate(&client_id, &secret).await?;
+    let token = form.require("token")?;
+    match state.tokens.revoke(&client.id, token).await {
+        Ok(_) => Ok(HttpResponse::Ok().finish()),
+        Err(RevokeError::NotOwner) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "the token was not issued to this client",
+        )),
+        Err(RevokeError::Store(e)) => Err(e.into()),
+    }
+}

@@ -1,0 +1,143 @@
+//! `POST /oauth2/token`: the client credentials grant of RFC 6749 §4.4.
+
+use crate::credentials;
+use crate::error::{ApiError, ErrorBody};
+use crate::form::Form;
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use tokener_core::{IssueError, IssueRequest};
+use utoipa::ToSchema;
+
+/// RFC 6749 §5.1 successful response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthTokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    #[schema(example = 86400)]
+    pub expires_in: u64,
+    /// Granted scopes, space-separated.
+    #[schema(example = "orders:read orders:write")]
+    pub scope: String,
+}
+
+/// The form parameters of a client credentials request, as documented in the OpenAPI document.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ClientCredentialsForm {
+    /// Must be `client_credentials`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// Space-separated scopes; default: every scope the client may have.
+    #[schema(example = "orders:read")]
+    scope: Option<String>,
+    /// Space-separated audiences; default: every audience the client may have.
+    #[schema(example = "orders")]
+    audience: Option<String>,
+    /// With `client_secret_post` only.
+    client_id: Option<String>,
+    /// With `client_secret_post` only.
+    client_secret: Option<String>,
+}
+
+/// Client credentials grant (RFC 6749 §4.4).
+///
+/// Authenticate with `client_secret_basic` (HTTP Basic) or `client_secret_post` (form
+/// parameters). Errors follow RFC 6749 §5.2.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "oauth2",
+    request_body(content = ClientCredentialsForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Token issued and recorded (RFC 6749 §5.1)", body = OAuthTokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`", body = ErrorBody),
+        (status = 401, description = "`invalid_client`", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Basic realm=\"tokener\""))),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    ),
+    security((), ("client_basic" = []))
+)]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let form = Form::parse(&req, &body)?;
+    match form.require("grant_type")? {
+        "client_credentials" => {}
+        _ => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported",
+            ))
+        }
+    }
+    let (client_id, secret) = credentials::oauth(&req, &form)?;
+    let request = IssueRequest {
+        scopes: form.get("scope").map(space_separated).transpose()?,
+        audiences: form.get("audience").map(space_separated).transpose()?,
+        ttl: None,
+    };
+    let issued = state
+        .tokens
+        .issue(&client_id, &secret, request)
+        .await
+        .map_err(oauth_error)?;
+    let claims = &issued.record.claims;
+    let response = OAuthTokenResponse {
+        expires_in: claims
+            .expires_at
+            .unix()
+            .saturating_sub(claims.issued_at.unix()),
+        scope: claims
+            .scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        token_type: "Bearer",
+        access_token: issued.bearer,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+/// RFC 6749 §5.2 names a grant the client may not have `invalid_scope` (HTTP 400).
+fn oauth_error(e: IssueError) -> ApiError {
+    match e {
+        IssueError::ScopeNotAllowed(_) | IssueError::AudienceNotAllowed(_) => ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            e.to_string(),
+        ),
+        other => other.into(),
+    }
+}
+
+fn space_separated<T>(text: &str) -> Result<BTreeSet<T>, ApiError>
+where
+    T: FromStr + Ord,
+    T::Err: std::fmt::Display,
+{
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<T>().map_err(|e| {
+                ApiError::new(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    e.to_string(),
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh Debian machine (Redis, a FerretDB built from
+# its Go module, the Python test tools), starts the servers on free loopback ports, and runs
+# every test of the project against them. A missing server fails the run: nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Start Redis and FerretDB; exports TOKENER_TEST_* and stops them when this script exits.
+# shellcheck source=scripts/test-services.sh
+source scripts/test-services.sh
+trap 'scripts/test-services.sh stop' EXIT
+
+export TOKENER_TEST_REQUIRE_SERVICES="${TOKENER_TEST_REQUIRE_SERVICES:-1}"
+
+cargo test --workspace --locked
+
+if [ -d tests/infra ]; then
+  python3 -m pip install --quiet --disable-pip-version-check -r tests/infra/requirements.txt
+  python3 -m pytest -q tests/infra
+fi
