@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
 
 /// The client created or updated at start.
@@ -19,6 +20,11 @@ pub struct BootstrapClient {
 pub struct MongoSettings {
     pub uri: String,
     pub database: String,
+    /// Upper bound of every MongoDB operation (`TOKENER_MONGODB_TIMEOUT_MS`, default 5000):
+    /// past it the request answers 503 instead of waiting.
+    pub timeout: Duration,
+    /// How long records of expired tokens are kept (`TOKENER_RETENTION_SECONDS`); unset: forever.
+    pub retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +71,22 @@ impl Settings {
             })
             .ok();
 
+        let mut number = |name: &str, range: std::ops::RangeInclusive<u64>| -> Option<u64> {
+            let text = var(name)?;
+            match text.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Some(n),
+                _ => {
+                    problems.push(format!(
+                        "{name} must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ));
+                    None
+                }
+            }
+        };
+        let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
+        let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
                 problems.push(
@@ -75,6 +97,8 @@ impl Settings {
             Some(MongoSettings {
                 uri,
                 database: var("TOKENER_MONGODB_DATABASE").unwrap_or_else(|| "tokener".into()),
+                timeout: Duration::from_millis(timeout_ms),
+                retention: retention.map(Duration::from_secs),
             })
         });
 

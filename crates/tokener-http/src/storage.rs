@@ -1,10 +1,16 @@
 //! Chooses the adapters behind the ports from the configuration.
 
-use crate::configuration::Settings;
+use crate::configuration::{MongoSettings, Settings};
 use crate::state::Dependency;
+use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
-use tokener_core::{ClientRegistry, TokenStore};
+use tokener_core::{ClientRegistry, Clock, StoreError, SystemClock, TokenStore};
+use tokener_mongo::{MongoConfig, MongoStore};
+
+/// How often expired records are pruned where the server has no TTL index.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The adapters the service runs on.
 pub struct Storage {
@@ -30,7 +36,71 @@ impl Storage {
                     mode: "in-memory",
                 })
             }
-            Some(_) => anyhow::bail!("MongoDB storage is not wired yet"),
+            Some(mongo) => Self::mongodb(mongo).await,
         }
+    }
+
+    /// Write-through MongoDB: a 2xx on issuance means the record is in MongoDB.
+    async fn mongodb(settings: &MongoSettings) -> anyhow::Result<Self> {
+        let config = mongo_config(settings);
+        let uri = config.redacted_uri();
+        let store = MongoStore::connect(config).await.map_err(|e| {
+            anyhow::anyhow!("TOKENER_MONGODB_URI: cannot use MongoDB at {uri}: {e}")
+        })?;
+        tracing::info!(uri = %uri, database = store.database_name(), "recording tokens in MongoDB (write-through)");
+        if let Some(retention) = store.scheduled_prune_needed() {
+            spawn_pruning(store.clone(), retention);
+        }
+        Ok(Self {
+            tokens: Arc::new(store.tokens()),
+            clients: Arc::new(store.clients()),
+            dependencies: vec![Arc::new(MongoDependency(store))],
+            mode: "mongodb",
+        })
+    }
+}
+
+/// The adapter's defaults, bounded by the configured operation timeout: server selection and
+/// connecting may not take longer than an operation may.
+fn mongo_config(settings: &MongoSettings) -> MongoConfig {
+    let defaults = MongoConfig::new(settings.uri.clone(), settings.database.clone());
+    MongoConfig {
+        operation_timeout: settings.timeout,
+        server_selection_timeout: defaults.server_selection_timeout.min(settings.timeout),
+        connect_timeout: defaults.connect_timeout.min(settings.timeout),
+        retention: settings.retention,
+        ..defaults
+    }
+}
+
+/// Deletes records of tokens expired longer than `retention` ago, every hour, where the
+/// server cannot do it with a TTL index.
+fn spawn_pruning(store: MongoStore, retention: Duration) {
+    tokio::spawn(async move {
+        let tokens = store.tokens();
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            let now = SystemClock.now().unix();
+            let before =
+                tokener_core::Timestamp::from_unix(now.saturating_sub(retention.as_secs()));
+            match tokens.prune_expired(before).await {
+                Ok(removed) => tracing::info!(removed, "pruned expired token records"),
+                Err(e) => tracing::warn!(error = %e, "pruning expired token records failed"),
+            }
+        }
+    });
+}
+
+struct MongoDependency(MongoStore);
+
+#[async_trait]
+impl Dependency for MongoDependency {
+    fn name(&self) -> &'static str {
+        "mongodb"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
     }
 }

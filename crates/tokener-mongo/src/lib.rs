@@ -42,3 +42,6 @@ pub use clients::MongoClientRegistry;
 pub use config::MongoConfig;
 pub use store::MongoStore;
 pub use tokens::MongoTokenStore;
+
+#[cfg(feature = "test-support")]
+pub mod testing;

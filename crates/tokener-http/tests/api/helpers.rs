@@ -10,9 +10,15 @@ pub const CLIENT_SECRET: &str = "billing-secret-of-at-least-32-characters";
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
+    pub handle: actix_web::dev::ServerHandle,
 }
 
 impl TestApp {
+    /// Stops the server (gracefully: in-flight requests finish).
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -31,10 +37,10 @@ impl TestApp {
     }
 }
 
-/// Starts the app on the in-memory store with the test client (scopes `orders:read`,
-/// `orders:write`; audience `orders`), plus `extra` settings.
-pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let mut vars: HashMap<String, String> = [
+/// The settings of the test app: random port, the test client (scopes `orders:read`,
+/// `orders:write`; audience `orders`), in-memory store.
+pub fn base_vars() -> HashMap<String, String> {
+    [
         ("TOKENER_LISTEN", "127.0.0.1:0"),
         ("TOKENER_BOOTSTRAP_CLIENT_ID", CLIENT_ID),
         ("TOKENER_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET),
@@ -46,18 +52,34 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
+    .collect()
+}
+
+/// Starts the app configured by exactly `vars`.
+pub async fn spawn_app_with_vars(vars: HashMap<String, String>) -> TestApp {
     let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("valid settings");
     let app = Application::build(settings).await.expect("app builds");
+    started(app)
+}
+
+fn started(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         http: reqwest::Client::new(),
+        handle,
     }
+}
+
+/// Starts the app with the base settings plus `extra`.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = base_vars();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    spawn_app_with_vars(vars).await
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -89,34 +111,15 @@ pub async fn assert_error(
     body
 }
 
-/// The test settings, for tests that build the app themselves.
-pub fn test_settings() -> Settings {
-    let vars: HashMap<&str, &str> = [
-        ("TOKENER_LISTEN", "127.0.0.1:0"),
-        ("TOKENER_BOOTSTRAP_CLIENT_ID", CLIENT_ID),
-        ("TOKENER_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET),
-        (
-            "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
-            "orders:read orders:write",
-        ),
-        ("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES", "orders"),
-    ]
-    .into_iter()
-    .collect();
-    Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string())).expect("valid settings")
-}
-
 /// Starts the app on the given adapters.
 pub async fn spawn_app_on(storage: tokener_http::storage::Storage) -> TestApp {
-    let app = Application::build_with(test_settings(), storage)
-        .await
-        .expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        http: reqwest::Client::new(),
-    }
+    let vars = base_vars();
+    let settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("valid settings");
+    started(
+        Application::build_with(settings, storage)
+            .await
+            .expect("app builds"),
+    )
 }
 
 /// A second client, `shipping` (scope `shipping:read`), beside the test client.

@@ -2,6 +2,7 @@
 
 mod helpers;
 mod home;
+mod mongodb;
 mod oauth2;
 mod openapi;
 mod store_failure;

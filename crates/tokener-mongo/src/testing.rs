@@ -1,0 +1,219 @@
+//! Test support (feature `test-support`): where the test services are, fresh databases, and
+//! private FerretDB instances for fault tests. Used by this crate's integration tests and by
+//! the service's end-to-end tests.
+//!
+//! The services come from environment variables (`scripts/test-services.sh` starts them and
+//! sets these). A test whose service is not configured is skipped with a message, unless
+//! `TOKENER_TEST_REQUIRE_SERVICES=1`, in which case it fails: CI must never pass by skipping.
+
+// Test support: a broken test environment should stop the test loudly.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use crate::{MongoConfig, MongoStore};
+use mongodb::bson::doc;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+pub const MONGODB_URI: &str = "TOKENER_TEST_MONGODB_URI";
+pub const FERRETDB_BIN: &str = "TOKENER_TEST_FERRETDB_BIN";
+
+/// The value of a service variable, or `None` (with the reason on stderr) when the test should
+/// be skipped. Panics instead of skipping when `TOKENER_TEST_REQUIRE_SERVICES=1`.
+pub fn service_var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => {
+            if std::env::var("TOKENER_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!(
+                    "{name} is unset but TOKENER_TEST_REQUIRE_SERVICES=1 \
+                     (run `source scripts/test-services.sh` first)"
+                );
+            }
+            eprintln!(
+                "skipping: {name} is unset (run `source scripts/test-services.sh` to set it)"
+            );
+            None
+        }
+    }
+}
+
+/// A database name no other test uses, so tests run in parallel without interfering.
+pub fn unique_database() -> String {
+    format!("tokener_test_{:016x}", rand::random::<u64>())
+}
+
+/// Short timeouts, so failures show quickly; a fast heartbeat, so recovery does too.
+pub fn test_config(uri: &str, database: &str) -> MongoConfig {
+    MongoConfig {
+        server_selection_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(1),
+        operation_timeout: Duration::from_secs(5),
+        heartbeat_frequency: Duration::from_millis(500),
+        min_pool_size: 0,
+        ..MongoConfig::new(uri, database)
+    }
+}
+
+/// A store on a fresh database of the shared test server, plus a raw handle on that database
+/// for inspecting documents. Drop the database with [`TestDb::cleanup`].
+pub struct TestDb {
+    pub store: MongoStore,
+    pub raw: mongodb::Database,
+    pub uri: String,
+    pub name: String,
+}
+
+impl TestDb {
+    /// `None` when the test should be skipped.
+    pub async fn connect() -> Option<Self> {
+        Self::connect_with(|config| config).await
+    }
+
+    pub async fn connect_with(adjust: impl FnOnce(MongoConfig) -> MongoConfig) -> Option<Self> {
+        let uri = service_var(MONGODB_URI)?;
+        let name = unique_database();
+        let store = MongoStore::connect(adjust(test_config(&uri, &name)))
+            .await
+            .expect("connect to the test MongoDB");
+        let raw = raw_client(&uri).await.database(&name);
+        Some(Self {
+            store,
+            raw,
+            uri,
+            name,
+        })
+    }
+
+    pub async fn cleanup(self) {
+        if let Err(error) = self.raw.drop().await {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+/// A plain driver client, for looking behind the adapter.
+pub async fn raw_client(uri: &str) -> mongodb::Client {
+    let mut options = mongodb::options::ClientOptions::parse(uri)
+        .await
+        .expect("valid test URI");
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    mongodb::Client::with_options(options).expect("driver client")
+}
+
+/// Whether the server is FerretDB (its buildInfo carries `ferretdbVersion`).
+pub async fn is_ferretdb(db: &mongodb::Database) -> bool {
+    let info = db
+        .run_command(doc! { "buildInfo": 1 })
+        .await
+        .expect("buildInfo");
+    info.contains_key("ferretdbVersion")
+}
+
+/// A loopback port nothing listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Waits until something accepts connections on the port.
+pub async fn wait_for_port(port: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listened on port {port} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A FerretDB of the test's own (SQLite backend, in a temporary directory), which the test may
+/// kill and restart. Killed, and its directory removed, when dropped.
+pub struct PrivateFerretDb {
+    binary: String,
+    pub dir: PathBuf,
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateFerretDb {
+    /// `None` when the test should be skipped.
+    pub async fn start() -> Option<Self> {
+        let binary = service_var(FERRETDB_BIN)?;
+        let dir =
+            std::env::temp_dir().join(format!("tokener-ferretdb-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
+        std::fs::create_dir_all(dir.join("state")).expect("create the state directory");
+        let mut server = Self {
+            binary,
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        server.restart().await;
+        Some(server)
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts the server (again) on the same port with the same data.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("ferretdb.log"))
+            .expect("open the log");
+        let child = tokio::process::Command::new(&self.binary)
+            .arg("--handler=sqlite")
+            .arg(format!(
+                "--sqlite-url=file:{}/",
+                path_str(&self.dir.join("data"))
+            ))
+            .arg(format!("--state-dir={}", path_str(&self.dir.join("state"))))
+            .arg(format!("--listen-addr=127.0.0.1:{}", self.port))
+            .arg("--debug-addr=-")
+            .arg("--telemetry=disable")
+            .arg("--log-level=WARN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start ferretdb");
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(20)).await;
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill ferretdb");
+        }
+    }
+}
+
+impl Drop for PrivateFerretDb {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
