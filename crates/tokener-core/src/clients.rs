@@ -23,6 +23,16 @@ pub struct Grants {
     pub max_ttl: Option<Ttl>,
 }
 
+/// A change to a client; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChange {
+    pub scopes: Option<BTreeSet<Scope>>,
+    pub audiences: Option<BTreeSet<Audience>>,
+    /// `Some(None)` removes the client's own TTL bound.
+    pub max_ttl: Option<Option<Ttl>>,
+    pub disabled: Option<bool>,
+}
+
 pub struct ClientService<C> {
     clients: C,
     clock: Arc<dyn Clock>,
@@ -72,6 +82,52 @@ impl<C: ClientRegistry> ClientService<C> {
                 Ok(wanted)
             }
         }
+    }
+
+    pub async fn get(&self, id: &ClientId) -> Result<Client, ClientError> {
+        self.clients
+            .get(id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(id.clone()))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Client>, ClientError> {
+        Ok(self.clients.list().await?)
+    }
+
+    /// Changes what a client may be granted, or enables/disables it. Fields left `None` keep
+    /// their value.
+    pub async fn update(&self, id: &ClientId, change: ClientChange) -> Result<Client, ClientError> {
+        let mut client = self.get(id).await?;
+        if let Some(scopes) = change.scopes {
+            client.allowed_scopes = scopes;
+        }
+        if let Some(audiences) = change.audiences {
+            client.allowed_audiences = audiences;
+        }
+        if let Some(max_ttl) = change.max_ttl {
+            client.max_ttl = max_ttl;
+        }
+        if let Some(disabled) = change.disabled {
+            client.disabled = disabled;
+        }
+        client.updated_at = self.clock.now();
+        self.clients.upsert(&client).await?;
+        Ok(client)
+    }
+
+    /// Replaces the client's secret with a fresh one, returned here and nowhere else. The old
+    /// secret stops working at once.
+    pub async fn rotate_secret(
+        &self,
+        id: &ClientId,
+    ) -> Result<(Client, ClientSecret), ClientError> {
+        let mut client = self.get(id).await?;
+        let secret = ClientSecret::generate();
+        client.secret_hash = secret.hash();
+        client.updated_at = self.clock.now();
+        self.clients.upsert(&client).await?;
+        Ok((client, secret))
     }
 
     fn build(&self, id: ClientId, secret: &ClientSecret, grants: Grants) -> Client {

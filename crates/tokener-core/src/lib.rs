@@ -13,7 +13,7 @@ pub mod ports;
 pub mod service;
 pub mod token;
 
-pub use clients::{ClientError, ClientService, Grants};
+pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use domain::{
     Audience, Client, ClientId, ClientSecret, Clock, Fingerprint, IssuedToken, KeyId, NameError,
     Revocation, Scope, SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId,

@@ -369,3 +369,57 @@ async fn in_memory_token_store_meets_the_contract() {
 async fn in_memory_client_registry_meets_the_contract() {
     tokener_core::contract::client_registry(&InMemoryClientRegistry::new()).await;
 }
+
+#[tokio::test]
+async fn client_updates_and_secret_rotation() {
+    let f = fixture(TtlPolicy::default());
+    let (_, old) = f.clients.create(id("billing"), grants()).await.unwrap();
+    let change = tokener_core::ClientChange {
+        disabled: Some(true),
+        max_ttl: Some(Some(Ttl::from_secs(60).unwrap())),
+        ..Default::default()
+    };
+    let updated = f.clients.update(&id("billing"), change).await.unwrap();
+    assert!(updated.disabled);
+    assert_eq!(
+        updated.allowed_scopes,
+        grants().scopes,
+        "untouched fields keep their value"
+    );
+    assert!(f
+        .tokens
+        .issue(&id("billing"), &old, IssueRequest::default())
+        .await
+        .is_err());
+    f.clients
+        .update(
+            &id("billing"),
+            tokener_core::ClientChange {
+                disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, new) = f.clients.rotate_secret(&id("billing")).await.unwrap();
+    assert!(matches!(
+        f.tokens
+            .issue(&id("billing"), &old, IssueRequest::default())
+            .await,
+        Err(IssueError::InvalidClient)
+    ));
+    let issued = f
+        .tokens
+        .issue(&id("billing"), &new, IssueRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        issued.record.claims.expires_at.unix(),
+        NOW + 60,
+        "the client's own max TTL caps the default"
+    );
+    assert!(matches!(
+        f.clients.get(&id("nobody")).await,
+        Err(ClientError::NotFound(_))
+    ));
+}

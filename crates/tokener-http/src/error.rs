@@ -28,6 +28,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     description: String,
+    /// Overrides the default challenge of a 401/403 (e.g. `Bearer` for admin routes).
+    challenge: Option<(header::HeaderName, String)>,
 }
 
 impl ApiError {
@@ -36,7 +38,13 @@ impl ApiError {
             status,
             code,
             description: description.into(),
+            challenge: None,
         }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: String) -> Self {
+        self.challenge = Some((name, value));
+        self
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -79,6 +87,13 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         match self.status {
+            _ if self.challenge.is_some() => {
+                if let Some((name, value)) = &self.challenge {
+                    if let Ok(value) = HeaderValue::from_str(value) {
+                        response.insert_header((name.clone(), value));
+                    }
+                }
+            }
             StatusCode::UNAUTHORIZED => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,

@@ -2,7 +2,7 @@
 //! repository root is this document, kept in sync by a test (`just openapi` rewrites it).
 
 use crate::error::ErrorBody;
-use crate::routes::{health, home, keys, oauth2, revocations, token};
+use crate::routes::{admin, health, home, keys, oauth2, revocations, token};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -16,6 +16,8 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(home::home, token::issue, oauth2::token::token, oauth2::introspect::introspect,
         oauth2::revoke::revoke, oauth2::metadata::metadata, keys::keys, revocations::revocations,
+        admin::clients::create, admin::clients::list, admin::clients::get,
+        admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,
         health::healthz, health::readyz),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),
@@ -24,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "Issuing tokens"),
         (name = "oauth2", description = "Standard OAuth2 endpoints (RFC 6749, 7662, 7009, 8414)"),
         (name = "keys", description = "What offline verifiers need: public keys and revocations"),
+        (name = "admin", description = "Client administration (bearer token with scope tokener:admin)"),
         (name = "service", description = "Presentation and health"),
     )
 )]
@@ -38,6 +41,10 @@ impl Modify for ClientBasicAuth {
         components.add_security_scheme(
             "client_basic",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
+            "admin_bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }
 }

@@ -36,7 +36,7 @@ impl Application {
     /// Builds the application on the given adapters (tests hand in mocks or faulty stores).
     pub async fn build_with(settings: Settings, storage: Storage) -> anyhow::Result<Self> {
         let keys = Arc::new(load_keys(&settings)?);
-        let clock = Arc::new(SystemClock);
+        let clock: Arc<dyn tokener_core::Clock> = Arc::new(SystemClock);
         let client_service = ClientService::new(storage.clients.clone(), clock.clone());
         match &settings.bootstrap {
             Some(bootstrap) => ensure_bootstrap(&client_service, bootstrap).await?,
@@ -46,7 +46,14 @@ impl Application {
             None => {}
         }
         let state = web::Data::new(AppState {
-            tokens: TokenService::new(storage.tokens, storage.clients, keys, clock, settings.ttl),
+            tokens: TokenService::new(
+                storage.tokens,
+                storage.clients,
+                keys,
+                clock.clone(),
+                settings.ttl,
+            ),
+            clients: client_service,
             dependencies: storage.dependencies,
             storage: storage.mode,
         });

@@ -2,10 +2,13 @@
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use tokener_core::{ClientRegistry, StoreError, TokenService, TokenStore};
+use tokener_core::{ClientRegistry, ClientService, StoreError, TokenService, TokenStore};
 
 /// The token service over whichever adapters the configuration chose.
 pub type Tokens = TokenService<Arc<dyn TokenStore>, Arc<dyn ClientRegistry>>;
+
+/// Client administration over the same registry.
+pub type Clients = ClientService<Arc<dyn ClientRegistry>>;
 
 /// A dependency `/readyz` checks.
 #[async_trait]
@@ -16,6 +19,7 @@ pub trait Dependency: Send + Sync {
 
 pub struct AppState {
     pub tokens: Tokens,
+    pub clients: Clients,
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// How the service stores tokens, as reported by `GET /`.
     pub storage: &'static str,

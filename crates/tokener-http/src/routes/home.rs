@@ -37,6 +37,41 @@ pub const ROUTES: &[RouteInfo] = &[
         description: "Issue a token (client credentials by HTTP Basic; optional JSON body)",
     },
     RouteInfo {
+        method: "POST",
+        path: "/oauth2/token",
+        description: "OAuth2 client credentials grant (RFC 6749 §4.4)",
+    },
+    RouteInfo {
+        method: "POST",
+        path: "/oauth2/introspect",
+        description: "Token introspection (RFC 7662)",
+    },
+    RouteInfo {
+        method: "POST",
+        path: "/oauth2/revoke",
+        description: "Token revocation (RFC 7009)",
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/.well-known/oauth-authorization-server",
+        description: "Authorization server metadata (RFC 8414)",
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/keys",
+        description: "Public verification keys with their ids (active and retired)",
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/revocations",
+        description: "Revoked token ids since a cursor, for offline verifiers",
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/admin/clients",
+        description: "List clients; POST registers one, /admin/clients/{id} shows or changes one (admin token: scope tokener:admin)",
+    },
+    RouteInfo {
         method: "GET",
         path: "/healthz",
         description: "Liveness: the process answers",

@@ -1,5 +1,6 @@
 //! The routes, and the one place that mounts them.
 
+pub mod admin;
 pub mod health;
 pub mod home;
 pub mod keys;
@@ -13,6 +14,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse, ResponseError};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// The largest admin request body.
+const ADMIN_BODY_BYTES: usize = 16 * 1024;
 
 /// Mounts every route. A known path called with another method answers 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,6 +47,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/keys", "GET").route(web::get().to(keys::keys)))
         .service(resource("/revocations", "GET").route(web::get().to(revocations::revocations)))
+        .service(
+            resource("/admin/clients", "GET, POST")
+                .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))
+                .route(web::get().to(admin::clients::list))
+                .route(web::post().to(admin::clients::create)),
+        )
+        .service(
+            resource("/admin/clients/{client_id}", "GET, PATCH")
+                .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))
+                .route(web::get().to(admin::clients::get))
+                .route(web::patch().to(admin::clients::update)),
+        )
+        .service(
+            resource("/admin/clients/{client_id}/secret", "POST")
+                .route(web::post().to(admin::clients::rotate_secret)),
+        )
+        .service(
+            resource("/admin/tokens/{token_id}/revoke", "POST")
+                .route(web::post().to(admin::tokens::revoke)),
+        )
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(web::redirect("/reference", "/reference/"))

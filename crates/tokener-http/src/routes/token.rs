@@ -110,19 +110,7 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(IssueRequest::default());
     }
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the request body must be application/json",
-        ));
-    }
+    require_json(req)?;
     let raw: TokenRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))?;
     Ok(IssueRequest {
@@ -142,8 +130,26 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
     })
 }
 
+/// 415 unless the body is declared `application/json`.
+pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "the request body must be application/json",
+    ))
+}
+
 /// Parses every value of a list field, naming the first bad one.
-fn parse_all<T>(field: &str, values: Vec<String>) -> Result<BTreeSet<T>, ApiError>
+pub fn parse_all<T>(field: &str, values: Vec<String>) -> Result<BTreeSet<T>, ApiError>
 where
     T: FromStr + Ord,
     T::Err: std::fmt::Display,

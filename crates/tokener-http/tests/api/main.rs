@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API: the app runs on a random port and is called over HTTP.
 
+mod admin;
 mod helpers;
 mod home;
 mod mongodb;

@@ -1,0 +1,242 @@
+//! `/admin/clients`: register clients, list them, change their grants, disable them, rotate
+//! their secrets. Every route requires an admin token (see [`super::auth`]).
+
+use super::auth::require_admin;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::token::{parse_all, require_json};
+use crate::state::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tokener_core::{Client, ClientChange, ClientError, ClientId, Grants, Ttl};
+use utoipa::ToSchema;
+
+/// A client as the admin API shows it: never its secret, nor the secret's hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientView {
+    #[schema(example = "billing")]
+    pub client_id: String,
+    #[schema(example = json!(["orders:read"]))]
+    pub scopes: Vec<String>,
+    #[schema(example = json!(["orders"]))]
+    pub audiences: Vec<String>,
+    pub max_ttl_seconds: Option<u64>,
+    pub disabled: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            scopes: c.allowed_scopes.into_iter().map(String::from).collect(),
+            audiences: c.allowed_audiences.into_iter().map(String::from).collect(),
+            max_ttl_seconds: c.max_ttl.map(Ttl::as_secs),
+            disabled: c.disabled,
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    pub clients: Vec<ClientView>,
+}
+
+/// A client and its new secret: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    pub client: ClientView,
+    /// 256 random bits, base64url. Store it now: Tokener keeps only its hash.
+    pub client_secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    #[schema(example = "billing")]
+    pub client_id: String,
+    #[serde(default)]
+    #[schema(example = json!(["orders:read"]))]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    #[schema(example = json!(["orders"]))]
+    pub audiences: Vec<String>,
+    pub max_ttl_seconds: Option<u64>,
+}
+
+/// Fields left out keep their value; `max_ttl_seconds: null` removes the client's own bound.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub scopes: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    #[serde(default, with = "::serde_with::rust::double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub max_ttl_seconds: Option<Option<u64>>,
+    pub disabled: Option<bool>,
+}
+
+fn parse_ttl(seconds: u64) -> Result<Ttl, ApiError> {
+    Ttl::from_secs(seconds).map_err(|e| ApiError::invalid_request(format!("max_ttl_seconds: {e}")))
+}
+
+fn parse_id(id: &str) -> Result<ClientId, ApiError> {
+    ClientId::parse(id).map_err(|e| ApiError::invalid_request(format!("client id: {e}")))
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::AlreadyExists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "client_exists", e.to_string())
+            }
+            ClientError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "client_not_found", e.to_string())
+            }
+            ClientError::Store(e) => e.into(),
+        }
+    }
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    require_json(req)?;
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))
+}
+
+/// Register a client; its secret is generated and returned once.
+#[utoipa::path(post, path = "/admin/clients", tag = "admin",
+    request_body = NewClient,
+    responses(
+        (status = 201, description = "Registered", body = ClientWithSecret),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
+        (status = 409, description = "`client_exists`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state).await?;
+    let new: NewClient = json_body(&req, &body)?;
+    let grants = Grants {
+        scopes: parse_all("scopes", new.scopes)?,
+        audiences: parse_all("audiences", new.audiences)?,
+        max_ttl: new.max_ttl_seconds.map(parse_ttl).transpose()?,
+    };
+    let (client, secret) = state
+        .clients
+        .create(parse_id(&new.client_id)?, grants)
+        .await?;
+    tracing::info!(client_id = %client.id, "client registered");
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ClientWithSecret {
+            client: client.into(),
+            client_secret: secret.expose().to_string(),
+        }))
+}
+
+/// List every client.
+#[utoipa::path(get, path = "/admin/clients", tag = "admin",
+    responses(
+        (status = 200, description = "All clients, by id", body = ClientList),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state).await?;
+    let clients = state.clients.list().await?;
+    Ok(HttpResponse::Ok().json(ClientList {
+        clients: clients.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Show one client.
+#[utoipa::path(get, path = "/admin/clients/{client_id}", tag = "admin",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The client", body = ClientView),
+        (status = 404, description = "`client_not_found`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state).await?;
+    let client = state.clients.get(&parse_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(ClientView::from(client)))
+}
+
+/// Change a client's grants, TTL bound, or disable/enable it.
+#[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = "admin",
+    params(("client_id" = String, Path, description = "The client id")),
+    request_body = ClientPatch,
+    responses(
+        (status = 200, description = "The updated client", body = ClientView),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 404, description = "`client_not_found`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state).await?;
+    let patch: ClientPatch = json_body(&req, &body)?;
+    let change = ClientChange {
+        scopes: patch.scopes.map(|v| parse_all("scopes", v)).transpose()?,
+        audiences: patch
+            .audiences
+            .map(|v| parse_all("audiences", v))
+            .transpose()?,
+        max_ttl: patch
+            .max_ttl_seconds
+            .map(|m| m.map(parse_ttl).transpose())
+            .transpose()?,
+        disabled: patch.disabled,
+    };
+    let client = state.clients.update(&parse_id(&id)?, change).await?;
+    tracing::info!(client_id = %client.id, disabled = client.disabled, "client updated");
+    Ok(HttpResponse::Ok().json(ClientView::from(client)))
+}
+
+/// Replace a client's secret; the old one stops working at once.
+#[utoipa::path(post, path = "/admin/clients/{client_id}/secret", tag = "admin",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The new secret, shown once", body = ClientWithSecret),
+        (status = 404, description = "`client_not_found`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state).await?;
+    let (client, secret) = state.clients.rotate_secret(&parse_id(&id)?).await?;
+    tracing::info!(client_id = %client.id, "client secret rotated");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ClientWithSecret {
+            client: client.into(),
+            client_secret: secret.expose().to_string(),
+        }))
+}

@@ -1,0 +1,5 @@
+//! The admin API, guarded by Tokener's own tokens (scope `tokener:admin`).
+
+pub mod auth;
+pub mod clients;
+pub mod tokens;
