@@ -38,6 +38,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// The base URL clients reach this service at (`TOKENER_PUBLIC_URL`): the issuer of the
+    /// RFC 8414 metadata. Unset: taken from the request's `Host` header.
+    pub public_url: Option<String>,
     pub mongodb: Option<MongoSettings>,
     pub redis_url: Option<String>,
     pub ttl: TtlPolicy,
@@ -56,6 +59,26 @@ impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings from, in order of precedence: `overrides` (command-line flags), the
+    /// TOML file at `file`, the environment.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        overrides: &[(&'static str, String)],
+    ) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            Some(path) => read_toml(path).map_err(|e| ConfigError(vec![e]))?,
+            None => std::collections::HashMap::new(),
+        };
+        Self::from_lookup(|name| {
+            overrides
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| from_file.get(name).cloned())
+                .or_else(|| std::env::var(name).ok())
+        })
     }
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
@@ -101,6 +124,13 @@ impl Settings {
                 retention: retention.map(Duration::from_secs),
             })
         });
+
+        let public_url = var("TOKENER_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                problems.push("TOKENER_PUBLIC_URL must start with https:// or http://".into());
+            }
+        }
 
         let redis_url = var("TOKENER_REDIS_URL");
         if let Some(url) = &redis_url {
@@ -166,6 +196,7 @@ impl Settings {
         match (listen, ttl) {
             (Some(listen), Some(ttl)) if problems.is_empty() => Ok(Settings {
                 listen,
+                public_url,
                 mongodb,
                 redis_url,
                 ttl,
@@ -178,6 +209,61 @@ impl Settings {
         }
     }
 }
+
+/// A TOML file of `name = value` pairs, `name` being a setting's variable in lower case without
+/// `TOKENER_` (`listen`, `mongodb_uri`, `default_ttl_seconds`...). Lists may be TOML arrays.
+fn read_toml(path: &std::path::Path) -> Result<std::collections::HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("config file {}: {e}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
+    let mut out = std::collections::HashMap::new();
+    for (key, value) in table {
+        let name = format!("TOKENER_{}", key.to_ascii_uppercase());
+        if !KNOWN.contains(&name.as_str()) {
+            return Err(format!(
+                "config file {}: unknown setting {key}",
+                path.display()
+            ));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+/// Every setting the service reads.
+pub const KNOWN: &[&str] = &[
+    "TOKENER_LISTEN",
+    "TOKENER_PUBLIC_URL",
+    "TOKENER_MONGODB_URI",
+    "TOKENER_MONGODB_DATABASE",
+    "TOKENER_MONGODB_TIMEOUT_MS",
+    "TOKENER_RETENTION_SECONDS",
+    "TOKENER_REDIS_URL",
+    "TOKENER_DEFAULT_TTL_SECONDS",
+    "TOKENER_MAX_TTL_SECONDS",
+    "TOKENER_SIGNING_KEY_FILE",
+    "TOKENER_BOOTSTRAP_CLIENT_ID",
+    "TOKENER_BOOTSTRAP_CLIENT_SECRET",
+    "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
+    "TOKENER_BOOTSTRAP_CLIENT_AUDIENCES",
+    "TOKENER_LOG",
+    "TOKENER_LOG_FORMAT",
+];
 
 /// Splits a list given as commas and/or spaces.
 fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -270,6 +356,52 @@ mod tests {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         assert!(!text.contains("short"), "the secret itself is never echoed");
+    }
+
+    #[test]
+    fn toml_file_and_flags_layer_over_the_environment() {
+        let dir = std::env::temp_dir().join(format!("tokener-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokener.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\ndefault_ttl_seconds = 600\nbootstrap_client_id = \"ops\"\n\
+             bootstrap_client_secret = \"0123456789abcdef0123456789abcdef\"\n\
+             bootstrap_client_scopes = [\"a:read\", \"b:write\"]\n",
+        )
+        .unwrap();
+        let s =
+            Settings::load(Some(&path), &[("TOKENER_LISTEN", "127.0.0.1:7777".into())]).unwrap();
+        assert_eq!(
+            s.listen.to_string(),
+            "127.0.0.1:7777",
+            "a flag wins over the file"
+        );
+        assert_eq!(s.ttl.default_ttl().as_secs(), 600);
+        assert_eq!(s.bootstrap.unwrap().scopes.len(), 2);
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&path), &[]).unwrap_err().to_string();
+        assert!(err.contains("unknown setting lisen"), "{err}");
+        let err = Settings::load(Some(&dir.join("missing.toml")), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.toml"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn every_variable_read_is_known() {
+        let source = include_str!("configuration.rs");
+        let mut names: Vec<&str> = source
+            .split('"')
+            .filter(|s| s.starts_with("TOKENER_") && !s.ends_with('_'))
+            .filter(|s| s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            assert!(KNOWN.contains(&name), "{name} is read but not in KNOWN");
+        }
     }
 
     #[test]

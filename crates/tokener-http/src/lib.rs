@@ -1,6 +1,7 @@
 //! Tokener's HTTP binary: configuration, wiring and routes. Business rules live in
 //! `tokener-core`; a handler parses, calls one service method and maps the result to HTTP.
 
+pub mod cli;
 pub mod configuration;
 pub mod credentials;
 pub mod error;

@@ -55,6 +55,7 @@ impl Application {
             ),
             clients: client_service,
             dependencies: storage.dependencies,
+            public_url: settings.public_url.clone(),
             storage: storage.mode,
         });
 

@@ -21,6 +21,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub clients: Clients,
     pub dependencies: Vec<Arc<dyn Dependency>>,
+    /// The issuer of the RFC 8414 metadata, if configured.
+    pub public_url: Option<String>,
     /// How the service stores tokens, as reported by `GET /`.
     pub storage: &'static str,
 }

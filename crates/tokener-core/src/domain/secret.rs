@@ -22,7 +22,7 @@ pub enum SecretError {
     TooShort { min: usize },
     #[error("client secret must be at most {max} characters")]
     TooLong { max: usize },
-    #[error("client secret must be printable ASCII without spaces")]
+    #[error("client secret may only hold A-Z a-z 0-9 - . _ ~")]
     BadCharacter,
 }
 
@@ -38,7 +38,9 @@ impl ClientSecret {
         Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    /// A secret chosen by a user (the bootstrap client): long enough, printable ASCII.
+    /// A secret chosen by a user (the bootstrap client): long enough, and made of URL-unreserved
+    /// characters only, so it reads the same whether or not a client form-encodes it in HTTP
+    /// Basic (RFC 6749 §2.3.1 says to; many clients do not).
     pub fn parse(value: impl Into<String>) -> Result<Self, SecretError> {
         let value = value.into();
         if value.len() < Self::MIN_LEN {
@@ -47,7 +49,10 @@ impl ClientSecret {
         if value.len() > Self::MAX_LEN {
             return Err(SecretError::TooLong { max: Self::MAX_LEN });
         }
-        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        {
             return Err(SecretError::BadCharacter);
         }
         Ok(Self(value))

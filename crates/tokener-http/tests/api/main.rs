@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API: the app runs on a random port and is called over HTTP.
 
 mod admin;
+mod cli;
 mod helpers;
 mod home;
 mod mongodb;

@@ -221,3 +221,37 @@ async fn mongodb_outage_gives_503_then_issuance_recovers_without_restart() {
     app.stop().await;
     let _ = std::fs::remove_file(keys);
 }
+
+/// Instances share the record: a revocation made on one is honoured by the other at once
+/// (every verification asks the shared store).
+#[tokio::test]
+async fn a_revocation_on_one_instance_is_honoured_by_another() {
+    let Some(uri) = service_var(MONGODB_URI) else {
+        return;
+    };
+    let database = unique_database();
+    let keys = key_file();
+    let a = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
+    let b = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
+    let token = a.bearer(json!({})).await;
+    assert_eq!(
+        b.introspect(&token).await["active"],
+        true,
+        "B verifies what A issued"
+    );
+    assert_eq!(
+        b.oauth("/oauth2/revoke", &[("token", &token)])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        a.introspect(&token).await,
+        json!({"active": false}),
+        "A honours B's revocation"
+    );
+    a.stop().await;
+    b.stop().await;
+    let _ = raw_client(&uri).await.database(&database).drop().await;
+    let _ = std::fs::remove_file(keys);
+}

@@ -97,7 +97,7 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         app.oauth("/oauth2/token", &[GRANT, ("audience", "payments")])
             .await,
         400,
-        "invalid_scope",
+        "invalid_target",
     )
     .await;
     assert_error(
@@ -372,6 +372,40 @@ async fn metadata_names_the_endpoints() {
     assert_eq!(
         body["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])
+    );
+}
+
+#[tokio::test]
+async fn metadata_ignores_forwarded_headers_and_honours_the_public_url() {
+    let app = spawn_app().await;
+    let body: serde_json::Value = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("forwarded", "host=evil.example;proto=https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["issuer"], app.address);
+    let app =
+        crate::helpers::spawn_app_with(&[("TOKENER_PUBLIC_URL", "https://tokener.example/")]).await;
+    let body: serde_json::Value = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["issuer"], "https://tokener.example");
+    assert_eq!(
+        body["token_endpoint"],
+        "https://tokener.example/oauth2/token"
     );
 }
 

@@ -1,6 +1,8 @@
 //! `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata.
 
-use actix_web::{HttpRequest, HttpResponse};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,6 +26,26 @@ pub struct ServerMetadata {
     pub service_documentation: String,
 }
 
+/// `TOKENER_PUBLIC_URL` when configured; otherwise the `Host` the request was sent to. The
+/// `Forwarded`/`X-Forwarded-*` headers are deliberately ignored: any client can set them, and
+/// the metadata must not advertise endpoints a caller chose.
+fn issuer(state: &AppState, req: &HttpRequest) -> String {
+    if let Some(url) = &state.public_url {
+        return url.clone();
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    format!("http://{host}")
+}
+
 const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 /// Authorization server metadata (RFC 8414).
@@ -33,9 +55,8 @@ const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
     tag = "oauth2",
     responses((status = 200, description = "Server metadata", body = ServerMetadata))
 )]
-pub async fn metadata(req: HttpRequest) -> HttpResponse {
-    let info = req.connection_info();
-    let issuer = format!("{}://{}", info.scheme(), info.host());
+pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let issuer = issuer(&state, &req);
     let url = |path: &str| format!("{issuer}{path}");
     HttpResponse::Ok().json(ServerMetadata {
         token_endpoint: url("/oauth2/token"),

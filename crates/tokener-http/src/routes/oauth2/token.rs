@@ -55,7 +55,7 @@ pub struct ClientCredentialsForm {
     request_body(content = ClientCredentialsForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Token issued and recorded (RFC 6749 §5.1)", body = OAuthTokenResponse),
-        (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`", body = ErrorBody),
+        (status = 400, description = "`invalid_request`, `invalid_scope`, `invalid_target` (audience) or `unsupported_grant_type`", body = ErrorBody),
         (status = 401, description = "`invalid_client`", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Basic realm=\"tokener\""))),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
@@ -81,8 +81,14 @@ pub async fn token(
     }
     let (client_id, secret) = credentials::oauth(&req, &form)?;
     let request = IssueRequest {
-        scopes: form.get("scope").map(space_separated).transpose()?,
-        audiences: form.get("audience").map(space_separated).transpose()?,
+        scopes: form
+            .get("scope")
+            .map(|s| space_separated(s, "invalid_scope"))
+            .transpose()?,
+        audiences: form
+            .get("audience")
+            .map(|a| space_separated(a, "invalid_target"))
+            .transpose()?,
         ttl: None,
     };
     let issued = state
@@ -111,19 +117,25 @@ pub async fn token(
         .json(response))
 }
 
-/// RFC 6749 §5.2 names a grant the client may not have `invalid_scope` (HTTP 400).
+/// RFC 6749 §5.2 names a scope the client may not have `invalid_scope`; RFC 8707 §2 names an
+/// audience (resource) it may not have `invalid_target`. Both are HTTP 400.
 fn oauth_error(e: IssueError) -> ApiError {
     match e {
-        IssueError::ScopeNotAllowed(_) | IssueError::AudienceNotAllowed(_) => ApiError::new(
+        IssueError::ScopeNotAllowed(_) => ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             "invalid_scope",
+            e.to_string(),
+        ),
+        IssueError::AudienceNotAllowed(_) => ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_target",
             e.to_string(),
         ),
         other => other.into(),
     }
 }
 
-fn space_separated<T>(text: &str) -> Result<BTreeSet<T>, ApiError>
+fn space_separated<T>(text: &str, code: &'static str) -> Result<BTreeSet<T>, ApiError>
 where
     T: FromStr + Ord,
     T::Err: std::fmt::Display,
@@ -134,7 +146,7 @@ where
             s.parse::<T>().map_err(|e| {
                 ApiError::new(
                     actix_web::http::StatusCode::BAD_REQUEST,
-                    "invalid_scope",
+                    code,
                     e.to_string(),
                 )
             })

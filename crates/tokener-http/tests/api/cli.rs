@@ -1,0 +1,189 @@
+//! The `tokener` command line, run as a process against an app on a random port.
+
+use crate::helpers::{spawn_app_with, TestApp};
+use serde_json::json;
+use std::process::{Command, Output};
+
+fn tokener(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokener"));
+    command.args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("tokener runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn keys_generate_writes_a_private_file_once() {
+    let dir = std::env::temp_dir().join(format!("tokener-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("keys.json");
+    let _ = std::fs::remove_file(&path);
+    let out = tokener(&["keys", "generate", "--out", path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let ring = tokener_core::KeyRing::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(ring.active().id().0, 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = tokener(&["keys", "generate", "--out", path.to_str().unwrap()], &[]);
+    assert!(
+        !again.status.success(),
+        "an existing key file is never overwritten"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+async fn admin_app() -> (TestApp, String) {
+    let app = spawn_app_with(&[(
+        "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
+        "orders:read tokener:admin",
+    )])
+    .await;
+    let token = app.bearer(json!({"scope": ["tokener:admin"]})).await;
+    (app, token)
+}
+
+#[tokio::test]
+async fn token_verify_offline_with_the_keys_url_and_inspect() {
+    let (app, _) = admin_app().await;
+    let token = app.bearer(json!({"scope": ["orders:read"]})).await;
+    let address = app.address.clone();
+    let t = token.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        tokener(
+            &[
+                "token",
+                "verify",
+                &t,
+                "--keys-url",
+                &address,
+                "--audience",
+                "orders",
+                "--scope",
+                "orders:read",
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let claims: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(claims["client_id"], "billing");
+
+    let (address, t) = (app.address.clone(), token.clone());
+    let wrong = tokio::task::spawn_blocking(move || {
+        tokener(
+            &[
+                "token",
+                "verify",
+                &t,
+                "--keys-url",
+                &address,
+                "--audience",
+                "payments",
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("audience"));
+
+    // Revoked on the server: the offline verifier sees it through /revocations.
+    app.oauth("/oauth2/revoke", &[("token", &token)]).await;
+    let (address, t) = (app.address.clone(), token.clone());
+    let revoked = tokio::task::spawn_blocking(move || {
+        tokener(&["token", "verify", &t, "--keys-url", &address], &[])
+    })
+    .await
+    .unwrap();
+    assert!(!revoked.status.success());
+    assert!(String::from_utf8_lossy(&revoked.stderr).contains("revoked"));
+
+    let inspect = tokener(&["token", "inspect", &token], &[]);
+    assert!(inspect.status.success());
+    let text = stdout(&inspect);
+    assert!(
+        text.contains("client(\"billing\")") && text.contains("check if time($t)"),
+        "{text}"
+    );
+
+    let keys: serde_json::Value = app
+        .http
+        .get(app.url("/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = keys["keys"][0]["public_key"].as_str().unwrap().to_string();
+    let fresh = app.bearer(json!({})).await;
+    let out = tokener(&["token", "verify", &fresh, "--public-key", &key], &[]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[tokio::test]
+async fn client_commands_go_through_the_admin_api() {
+    let (app, admin) = admin_app().await;
+    let env = [
+        ("TOKENER_URL", app.address.clone()),
+        ("TOKENER_ADMIN_TOKEN", admin.clone()),
+    ];
+    let run = |args: Vec<&'static str>| {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            tokener(&args, &env)
+        })
+    };
+    let created = run(vec![
+        "client",
+        "create",
+        "shipping",
+        "--scope",
+        "shipping:read",
+        "--audience",
+        "orders",
+    ])
+    .await
+    .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let body: serde_json::Value = serde_json::from_str(&stdout(&created)).unwrap();
+    let secret = body["client_secret"].as_str().unwrap().to_string();
+    let ok = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("shipping", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    let listed = run(vec!["client", "list"]).await.unwrap();
+    assert!(stdout(&listed).contains("\"shipping\""));
+    let disabled = run(vec!["client", "disable", "shipping"]).await.unwrap();
+    assert!(disabled.status.success());
+    let refused = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("shipping", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let missing = run(vec!["client", "disable", "nobody"]).await.unwrap();
+    assert!(
+        !missing.status.success(),
+        "a failed admin call exits non-zero"
+    );
+}
