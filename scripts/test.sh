@@ -14,7 +14,12 @@ export TOKENER_TEST_REQUIRE_SERVICES="${TOKENER_TEST_REQUIRE_SERVICES:-1}"
 
 cargo test --workspace --locked
 
-if [ -d tests/infra ]; then
-  python3 -m pip install --quiet --disable-pip-version-check -r tests/infra/requirements.txt
-  python3 -m pytest -q tests/infra
-fi
+# Python suites: interoperability with third-party OAuth2 and Biscuit libraries (against the
+# binary cargo just built), and checks of the deployment files.
+for suite in tests/interop tests/infra; do
+  if [ -d "$suite" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+      -r "$suite/requirements.txt"
+    python3 -m pytest -q -p no:cacheprovider "$suite"
+  fi
+done
