@@ -14,12 +14,17 @@ export TOKENER_TEST_REQUIRE_SERVICES="${TOKENER_TEST_REQUIRE_SERVICES:-1}"
 
 cargo test --workspace --locked
 
+# The unit-file check needs systemd-analyze (Debian's systemd package).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+fi
+
 # Python suites: interoperability with third-party OAuth2 and Biscuit libraries (against the
 # binary cargo just built), and checks of the deployment files.
 for suite in tests/interop tests/infra; do
   if [ -d "$suite" ]; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
       -r "$suite/requirements.txt"
-    python3 -m pytest -q -p no:cacheprovider "$suite"
+    python3 -m pytest -q -rs -p no:cacheprovider "$suite"
   fi
 done

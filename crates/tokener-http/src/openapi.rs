@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         oauth2::revoke::revoke, oauth2::metadata::metadata, keys::keys, revocations::revocations,
         admin::clients::create, admin::clients::list, admin::clients::get,
         admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,
-        health::healthz, health::readyz),
+        health::healthz, health::readyz, health::metrics),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),
     modifiers(&ClientBasicAuth),

@@ -2,6 +2,7 @@
 
 use crate::configuration::{BootstrapClient, Settings};
 use crate::json_errors;
+use crate::request_log;
 use crate::routes;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -15,7 +16,6 @@ use std::time::Duration;
 use tokener_core::{
     ClientId, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
 };
-use tracing_actix_web::TracingLogger;
 
 /// Time a client gets to send its request head before the connection is closed.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,6 +46,7 @@ impl Application {
             None => {}
         }
         let state = web::Data::new(AppState {
+            metrics: crate::metrics::Metrics::new().context("cannot register metrics")?,
             tokens: TokenService::new(
                 storage.tokens,
                 storage.clients,
@@ -66,7 +67,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(json_errors::middleware())
-                .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(request_log::middleware))
                 .configure(routes::configure)
         })
         .client_request_timeout(REQUEST_HEAD_TIMEOUT)

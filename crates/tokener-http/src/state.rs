@@ -17,7 +17,16 @@ pub trait Dependency: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// What a token route did, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenEvent {
+    Issue,
+    Verify,
+    Revoke,
+}
+
 pub struct AppState {
+    pub metrics: crate::metrics::Metrics,
     pub tokens: Tokens,
     pub clients: Clients,
     pub dependencies: Vec<Arc<dyn Dependency>>,
@@ -25,4 +34,36 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// How the service stores tokens, as reported by `GET /`.
     pub storage: &'static str,
+}
+
+impl AppState {
+    /// Counts the outcome of a token route: `ok` names success (`issued`, `active`...), an
+    /// error counts under its code; failed client authentication and store failures are also
+    /// counted on their own.
+    pub fn observe<T>(
+        &self,
+        event: TokenEvent,
+        ok: &str,
+        result: &Result<T, crate::error::ApiError>,
+    ) {
+        let outcome = match result {
+            Ok(_) => ok,
+            Err(e) => e.code(),
+        };
+        let counter = match event {
+            TokenEvent::Issue => &self.metrics.tokens_issued,
+            TokenEvent::Verify => &self.metrics.tokens_verified,
+            TokenEvent::Revoke => &self.metrics.tokens_revoked,
+        };
+        counter.with_label_values(&[outcome]).inc();
+        match outcome {
+            "invalid_client" => self.metrics.client_auth_failures.inc(),
+            "temporarily_unavailable" => self
+                .metrics
+                .store_errors
+                .with_label_values(&[self.storage])
+                .inc(),
+            _ => {}
+        }
+    }
 }

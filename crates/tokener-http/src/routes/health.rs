@@ -65,3 +65,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .json(body)
     }
 }
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Metrics in the Prometheus text format", body = String,
+        content_type = "text/plain; version=0.0.4")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(state.metrics.render())
+}

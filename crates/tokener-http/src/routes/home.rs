@@ -81,6 +81,11 @@ pub const ROUTES: &[RouteInfo] = &[
         path: "/readyz",
         description: "Readiness: the token store answers",
     },
+    RouteInfo {
+        method: "GET",
+        path: "/metrics",
+        description: "Prometheus metrics",
+    },
 ];
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(health::metrics)))
         .service(web::redirect("/reference", "/reference/"))
         .service(SwaggerUi::new("/reference/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
 }

@@ -2,7 +2,7 @@
 
 use crate::credentials;
 use crate::error::{ApiError, ErrorBody};
-use crate::state::AppState;
+use crate::state::{AppState, TokenEvent};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -98,12 +98,22 @@ pub async fn issue(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (client_id, secret) = credentials::basic(&req)?;
-    let request = parse_body(&req, &body)?;
-    let issued = state.tokens.issue(&client_id, &secret, request).await?;
+    let result = issue_token(&state, &req, &body).await;
+    state.observe(TokenEvent::Issue, "issued", &result);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(TokenResponse::from(issued)))
+        .json(result?))
+}
+
+async fn issue_token(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<TokenResponse, ApiError> {
+    let (client_id, secret) = credentials::basic(req)?;
+    let request = parse_body(req, body)?;
+    let issued = state.tokens.issue(&client_id, &secret, request).await?;
+    Ok(TokenResponse::from(issued))
 }
 
 fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> {

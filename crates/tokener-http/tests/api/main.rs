@@ -6,6 +6,8 @@ mod helpers;
 mod home;
 mod mongodb;
 mod oauth2;
+mod observability;
 mod openapi;
+mod process;
 mod store_failure;
 mod token;

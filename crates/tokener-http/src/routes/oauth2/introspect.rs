@@ -3,7 +3,7 @@
 use crate::credentials;
 use crate::error::{ApiError, ErrorBody};
 use crate::form::Form;
-use crate::state::AppState;
+use crate::state::{AppState, TokenEvent};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -75,8 +75,24 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let form = Form::parse(&req, &body)?;
-    let (client_id, secret) = credentials::oauth(&req, &form)?;
+    let result = judge(&state, &req, &body).await;
+    let outcome = match &result {
+        Ok(r) if r.active => "active",
+        _ => "inactive",
+    };
+    state.observe(TokenEvent::Verify, outcome, &result);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(result?))
+}
+
+async fn judge(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<IntrospectionResponse, ApiError> {
+    let form = Form::parse(req, body)?;
+    let (client_id, secret) = credentials::oauth(req, &form)?;
     state.tokens.authenticate(&client_id, &secret).await?;
     let token = form.require("token")?;
     let response = match state.tokens.verify(token, &VerifyOptions::default()).await {
@@ -101,7 +117,5 @@ pub async fn introspect(
         Err(VerifyFailure::Invalid(_)) => IntrospectionResponse::default(),
         Err(VerifyFailure::Store(e)) => return Err(e.into()),
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(response))
+    Ok(response)
 }

@@ -3,10 +3,10 @@
 use crate::credentials;
 use crate::error::{ApiError, ErrorBody};
 use crate::form::Form;
-use crate::state::AppState;
+use crate::state::{AppState, TokenEvent};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use tokener_core::RevokeError;
+use tokener_core::{RevokeError, RevokeOutcome};
 use utoipa::ToSchema;
 
 /// The form parameters of a revocation request.
@@ -44,12 +44,28 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let form = Form::parse(&req, &body)?;
-    let (client_id, secret) = credentials::oauth(&req, &form)?;
+    let result = revoke_token(&state, &req, &body).await;
+    let outcome = match &result {
+        Ok(RevokeOutcome::Revoked) => "revoked",
+        Ok(RevokeOutcome::AlreadyRevoked) => "already_revoked",
+        _ => "unknown",
+    };
+    state.observe(TokenEvent::Revoke, outcome, &result);
+    result?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+async fn revoke_token(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<RevokeOutcome, ApiError> {
+    let form = Form::parse(req, body)?;
+    let (client_id, secret) = credentials::oauth(req, &form)?;
     let client = state.tokens.authenticate(&client_id, &secret).await?;
     let token = form.require("token")?;
     match state.tokens.revoke(&client.id, token).await {
-        Ok(_) => Ok(HttpResponse::Ok().finish()),
+        Ok(outcome) => Ok(outcome),
         Err(RevokeError::NotOwner) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "unauthorized_client",

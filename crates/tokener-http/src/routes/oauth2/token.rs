@@ -3,7 +3,7 @@
 use crate::credentials;
 use crate::error::{ApiError, ErrorBody};
 use crate::form::Form;
-use crate::state::AppState;
+use crate::state::{AppState, TokenEvent};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -68,7 +68,20 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let form = Form::parse(&req, &body)?;
+    let result = grant(&state, &req, &body).await;
+    state.observe(TokenEvent::Issue, "issued", &result);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(result?))
+}
+
+async fn grant(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<OAuthTokenResponse, ApiError> {
+    let form = Form::parse(req, body)?;
     match form.require("grant_type")? {
         "client_credentials" => {}
         _ => {
@@ -79,7 +92,7 @@ pub async fn token(
             ))
         }
     }
-    let (client_id, secret) = credentials::oauth(&req, &form)?;
+    let (client_id, secret) = credentials::oauth(req, &form)?;
     let request = IssueRequest {
         scopes: form
             .get("scope")
@@ -97,7 +110,7 @@ pub async fn token(
         .await
         .map_err(oauth_error)?;
     let claims = &issued.record.claims;
-    let response = OAuthTokenResponse {
+    Ok(OAuthTokenResponse {
         expires_in: claims
             .expires_at
             .unix()
@@ -110,11 +123,7 @@ pub async fn token(
             .join(" "),
         token_type: "Bearer",
         access_token: issued.bearer,
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+    })
 }
 
 /// RFC 6749 §5.2 names a scope the client may not have `invalid_scope`; RFC 8707 §2 names an

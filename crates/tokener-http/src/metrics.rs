@@ -1,0 +1,102 @@
+//! Prometheus metrics, kept in one registry and served at `GET /metrics` (text format 0.0.4).
+//!
+//! `/metrics` is served on the main listener without authentication, as Prometheus scrapers
+//! expect; it shows counts and latencies, never a token, a client secret or a token id. Keep it
+//! off the public load balancer (the EC2 deployment routes only the API paths to instances).
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route pattern, method and status.
+    pub requests: IntCounterVec,
+    /// Request latency by route pattern and method.
+    pub latency: HistogramVec,
+    /// Issuance attempts by outcome (`issued`, `invalid_client`, `forbidden`, `invalid_request`,
+    /// `unavailable`, `error`).
+    pub tokens_issued: IntCounterVec,
+    /// Verifications (introspection and admin authentication) by outcome (`active`, or why not).
+    pub tokens_verified: IntCounterVec,
+    /// Revocations by outcome (`revoked`, `already_revoked`, `unknown`, `refused`, `unavailable`).
+    pub tokens_revoked: IntCounterVec,
+    /// Failed client authentications.
+    pub client_auth_failures: IntCounter,
+    /// Requests refused by the rate limiter.
+    pub rate_limited: IntCounter,
+    /// Store operations that failed, by store (`mongodb`, `in-memory`, ...).
+    pub store_errors: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("tokener".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.5, 5.0,
+                ],
+            ),
+            &["route", "method"],
+        )?;
+        let tokens_issued = IntCounterVec::new(
+            Opts::new("tokens_issued_total", "Token issuance attempts by outcome"),
+            &["outcome"],
+        )?;
+        let tokens_verified = IntCounterVec::new(
+            Opts::new("tokens_verified_total", "Token verifications by outcome"),
+            &["outcome"],
+        )?;
+        let tokens_revoked = IntCounterVec::new(
+            Opts::new("tokens_revoked_total", "Token revocations by outcome"),
+            &["outcome"],
+        )?;
+        let client_auth_failures = IntCounter::new(
+            "client_auth_failures_total",
+            "Client authentications that failed",
+        )?;
+        let rate_limited =
+            IntCounter::new("rate_limited_total", "Requests refused by the rate limiter")?;
+        let store_errors = IntCounterVec::new(
+            Opts::new("store_errors_total", "Failed store operations by store"),
+            &["store"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(tokens_issued.clone()))?;
+        registry.register(Box::new(tokens_verified.clone()))?;
+        registry.register(Box::new(tokens_revoked.clone()))?;
+        registry.register(Box::new(client_auth_failures.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(store_errors.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            tokens_issued,
+            tokens_verified,
+            tokens_revoked,
+            client_auth_failures,
+            rate_limited,
+            store_errors,
+        })
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::warn!(error = %e, "could not encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}

@@ -1,0 +1,200 @@
+//! The real binary as an operator runs it: a TOML config, MongoDB, a full token flow, the logs
+//! it writes, readiness through an outage, and a graceful stop.
+
+use serde_json::json;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokener_mongo::testing::{free_port, wait_for_port, PrivateFerretDb};
+
+const SECRET: &str = "smoke-test-secret-0123456789-abcdefghij";
+
+struct Service {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Service {
+    fn start(config: &std::path::Path, log: std::path::PathBuf) -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tokener"))
+            .args([
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env_clear()
+            .env("TOKENER_LOG", "debug")
+            .env("TOKENER_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("tokener starts");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut text = String::new();
+        std::fs::File::open(&self.log)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn status(http: &reqwest::Client, url: String) -> u16 {
+    match tokio::time::timeout(Duration::from_secs(10), http.get(url).send()).await {
+        Ok(Ok(r)) => r.status().as_u16(),
+        _ => 0,
+    }
+}
+
+async fn until_status(http: &reqwest::Client, url: &str, want: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status(http, url.to_string()).await != want {
+        assert!(Instant::now() < deadline, "{url} never answered {want}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn operator_smoke_run() {
+    let Some(mut mongo) = PrivateFerretDb::start().await else {
+        return;
+    };
+    let dir = mongo.dir.clone();
+    let keys = dir.join("keys.json");
+    std::fs::write(&keys, tokener_core::KeyRing::generate().to_json()).unwrap();
+    let config = dir.join("tokener.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "mongodb_uri = \"{}\"\nmongodb_database = \"smoke\"\nmongodb_timeout_ms = 1000\n\
+             signing_key_file = \"{}\"\nbootstrap_client_id = \"smoke\"\n\
+             bootstrap_client_secret = \"{SECRET}\"\nbootstrap_client_scopes = [\"orders:read\", \"tokener:admin\"]\n",
+            mongo.uri(),
+            keys.display()
+        ),
+    )
+    .unwrap();
+    let mut service = Service::start(&config, dir.join("tokener.log"));
+    let http = reqwest::Client::new();
+    let port: u16 = service.base.rsplit(':').next().unwrap().parse().unwrap();
+    wait_for_port(port, Duration::from_secs(30)).await;
+    until_status(&http, &format!("{}/readyz", service.base), 200).await;
+
+    // A full token flow, with every secret-bearing header and body there is.
+    let issued: serde_json::Value = http
+        .post(format!("{}/token", service.base))
+        .basic_auth("smoke", Some(SECRET))
+        .json(&json!({"scope": ["orders:read", "tokener:admin"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["access_token"].as_str().unwrap().to_string();
+    let form = [("token", token.as_str())];
+    let introspected: serde_json::Value = http
+        .post(format!("{}/oauth2/introspect", service.base))
+        .basic_auth("smoke", Some(SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    let created: serde_json::Value = http
+        .post(format!("{}/admin/clients", service.base))
+        .bearer_auth(&token)
+        .json(&json!({"client_id": "other"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other_secret = created["client_secret"].as_str().unwrap().to_string();
+    http.post(format!("{}/oauth2/token", service.base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "other"),
+            ("client_secret", &other_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{}/oauth2/revoke", service.base))
+        .basic_auth("smoke", Some(SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+
+    let metrics = http
+        .get(format!("{}/metrics", service.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let issued_count: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("tokener_tokens_issued_total{outcome=\"issued\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the issued-token counter is exported");
+    assert_eq!(issued_count, 2.0);
+
+    // Readiness follows MongoDB.
+    mongo.kill().await;
+    until_status(&http, &format!("{}/readyz", service.base), 503).await;
+    mongo.restart().await;
+    until_status(&http, &format!("{}/readyz", service.base), 200).await;
+
+    // A graceful stop: SIGTERM, exit 0.
+    let pid = service.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let exit = loop {
+        if let Some(exit) = service.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "tokener did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "graceful stop exits 0: {exit:?}");
+
+    // Nothing secret reached the logs, though they ran at debug level.
+    let logs = service.logs();
+    assert!(logs.contains("request served"), "the log has request lines");
+    assert!(logs.lines().all(|l| l.starts_with('{')), "JSON lines only");
+    for secret in [token.as_str(), &token[..40], SECRET, other_secret.as_str()] {
+        assert!(!logs.contains(secret), "a token or secret reached the logs");
+    }
+    for header in ["authorization", "Authorization", "Basic ", "Bearer "] {
+        assert!(!logs.contains(header), "{header} reached the logs");
+    }
+}
