@@ -5,10 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Start Redis and FerretDB; exports TOKENER_TEST_* and stops them when this script exits.
+# Start Redis and FerretDB (exports TOKENER_TEST_*). Services this script started are stopped
+# when it exits; services that were already running (`just services`) are left running.
+already_running=$(bash scripts/test-services.sh status | grep -c ' running' || true)
 # shellcheck source=scripts/test-services.sh
 source scripts/test-services.sh
-trap 'scripts/test-services.sh stop' EXIT
+if [ "$already_running" -eq 0 ]; then
+  trap 'bash scripts/test-services.sh stop' EXIT
+fi
 
 export TOKENER_TEST_REQUIRE_SERVICES="${TOKENER_TEST_REQUIRE_SERVICES:-1}"
 

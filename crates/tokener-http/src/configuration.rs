@@ -48,6 +48,9 @@ pub struct Settings {
     pub bootstrap: Option<BootstrapClient>,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// How long in-flight requests get to finish after SIGTERM/SIGINT
+    /// (`TOKENER_SHUTDOWN_TIMEOUT_SECONDS`, default 30).
+    pub shutdown_timeout: Duration,
 }
 
 /// Every problem found in the configuration.
@@ -109,6 +112,7 @@ impl Settings {
             }
         };
         let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
+        let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
@@ -204,6 +208,7 @@ impl Settings {
                 bootstrap,
                 log_filter,
                 log_format,
+                shutdown_timeout: Duration::from_secs(shutdown_seconds),
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -263,6 +268,7 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_BOOTSTRAP_CLIENT_AUDIENCES",
     "TOKENER_LOG",
     "TOKENER_LOG_FORMAT",
+    "TOKENER_SHUTDOWN_TIMEOUT_SECONDS",
 ];
 
 /// Splits a list given as commas and/or spaces.

@@ -19,8 +19,6 @@ use tokener_core::{
 
 /// Time a client gets to send its request head before the connection is closed.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time in-flight requests get to finish on shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub struct Application {
     port: u16,
@@ -71,7 +69,7 @@ impl Application {
                 .configure(routes::configure)
         })
         .client_request_timeout(REQUEST_HEAD_TIMEOUT)
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
         tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
