@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Start Redis and FerretDB (exports TOKENER_TEST_*). Services this script started are stopped
 # when it exits; services that were already running (`just services`) are left running.
-already_running=$(bash scripts/test-services.sh status | grep -c ' running' || true)
+already_running=$(bash scripts/test-services.sh status | grep -c ': pid ' || true)
 # shellcheck source=scripts/test-services.sh
 source scripts/test-services.sh
 if [ "$already_running" -eq 0 ]; then
