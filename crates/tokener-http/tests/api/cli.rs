@@ -117,15 +117,7 @@ async fn token_verify_offline_with_the_keys_url_and_inspect() {
         "{text}"
     );
 
-    let keys: serde_json::Value = app
-        .http
-        .get(app.url("/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: serde_json::Value = app.get_json("/keys").await;
     let key = keys["keys"][0]["public_key"].as_str().unwrap().to_string();
     let fresh = app.bearer(json!({})).await;
     let out = tokener(&["token", "verify", &fresh, "--public-key", &key], &[]);

@@ -153,6 +153,19 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
 }
 
 impl TestApp {
+    /// `GET path` with `Accept: application/json`, as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// A form POST to an OAuth2 endpoint, authenticated as the test client by HTTP Basic.
     pub async fn oauth(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http

@@ -33,16 +33,7 @@ async fn home_is_html_for_browsers() {
 #[tokio::test]
 async fn home_is_json_when_asked() {
     let app = spawn_app().await;
-    let body: serde_json::Value = app
-        .http
-        .get(app.url("/"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = app.get_json("/").await;
     assert_eq!(body["name"], "Tokener");
     assert_eq!(body["storage"], "in-memory");
     assert_eq!(body["reference"], "/reference/");
@@ -100,15 +91,7 @@ async fn reference_is_served_by_the_binary() {
 #[tokio::test]
 async fn health_routes() {
     let app = spawn_app().await;
-    let live: serde_json::Value = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let live: serde_json::Value = app.get_json("/healthz").await;
     assert_eq!(live["status"], "ok");
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);

@@ -36,16 +36,7 @@ async fn issued_tokens_are_recorded_in_mongodb_and_survive_a_restart() {
     let database = unique_database();
     let keys = key_file();
     let app = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
-    let home: serde_json::Value = app
-        .http
-        .get(app.url("/"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let home: serde_json::Value = app.get_json("/").await;
     assert_eq!(home["storage"], "mongodb");
 
     let mut issued = Vec::new();
@@ -143,15 +134,7 @@ async fn issued_tokens_are_recorded_in_mongodb_and_survive_a_restart() {
         json!({"active": false}),
         "the revocation survived"
     );
-    let page: serde_json::Value = restarted
-        .http
-        .get(restarted.url("/revocations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = restarted.get_json("/revocations").await;
     assert_eq!(page["revocations"][0]["token_id"], issued[0]["token_id"]);
     assert_eq!(restarted.token(None).await.status(), 200);
     restarted.stop().await;

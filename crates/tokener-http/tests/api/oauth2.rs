@@ -257,15 +257,7 @@ async fn revocation_by_the_owner_deactivates_the_token_and_is_listed() {
             .status(),
         200
     );
-    let page: serde_json::Value = app
-        .http
-        .get(app.url("/revocations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = app.get_json("/revocations").await;
     let listed = page["revocations"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     let id = app.introspect(&keep).await; // keep is active: its id is not listed
@@ -297,26 +289,10 @@ async fn revocations_page_with_a_cursor() {
         ids.push(app.introspect(&token).await["jti"].clone());
         app.oauth("/oauth2/revoke", &[("token", &token)]).await;
     }
-    let first: serde_json::Value = app
-        .http
-        .get(app.url("/revocations?limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: serde_json::Value = app.get_json("/revocations?limit=2").await;
     assert_eq!(first["revocations"].as_array().unwrap().len(), 2);
     let next = first["next"].as_str().unwrap();
-    let rest: serde_json::Value = app
-        .http
-        .get(app.url(&format!("/revocations?since={next}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest: serde_json::Value = app.get_json(&format!("/revocations?since={next}")).await;
     let mut seen: Vec<serde_json::Value> = first["revocations"]
         .as_array()
         .unwrap()
@@ -347,14 +323,8 @@ async fn revocations_page_with_a_cursor() {
 async fn metadata_names_the_endpoints() {
     let app = spawn_app().await;
     let body: serde_json::Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(body["issuer"], app.address);
     assert_eq!(
         body["token_endpoint"],
@@ -394,14 +364,8 @@ async fn metadata_ignores_forwarded_headers_and_honours_the_public_url() {
     let app =
         crate::helpers::spawn_app_with(&[("TOKENER_PUBLIC_URL", "https://tokener.example/")]).await;
     let body: serde_json::Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(body["issuer"], "https://tokener.example");
     assert_eq!(
         body["token_endpoint"],
@@ -412,15 +376,7 @@ async fn metadata_ignores_forwarded_headers_and_honours_the_public_url() {
 #[tokio::test]
 async fn published_key_verifies_tokens_offline() {
     let app = spawn_app().await;
-    let keys: serde_json::Value = app
-        .http
-        .get(app.url("/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: serde_json::Value = app.get_json("/keys").await;
     let key = &keys["keys"][0];
     assert_eq!(key["status"], "active");
     assert_eq!(key["algorithm"], "ed25519");
@@ -441,15 +397,7 @@ async fn published_key_verifies_tokens_offline() {
 #[tokio::test]
 async fn attenuated_tokens_are_judged_with_their_own_checks() {
     let app = spawn_app().await;
-    let keys: serde_json::Value = app
-        .http
-        .get(app.url("/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: serde_json::Value = app.get_json("/keys").await;
     let root =
         tokener_core::token::parse_public_key(keys["keys"][0]["public_key"].as_str().unwrap())
             .unwrap();

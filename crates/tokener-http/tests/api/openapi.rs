@@ -15,15 +15,7 @@ fn committed_openapi_yaml_matches_the_code() {
 #[tokio::test]
 async fn openapi_json_is_served_and_lists_every_route() {
     let app = spawn_app().await;
-    let doc: serde_json::Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = app.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for route in tokener_http::routes::home::ROUTES {
         if matches!(route.path, "/reference" | "/openapi.json") {

@@ -41,18 +41,6 @@ pub struct IntrospectionResponse {
     pub token_type: Option<&'static str>,
 }
 
-/// The form parameters of an introspection request.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct IntrospectionForm {
-    /// The token to introspect.
-    token: String,
-    /// Ignored: Tokener issues one kind of token.
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
-
 /// Token introspection (RFC 7662).
 ///
 /// Any authenticated client may introspect a token. Signature, expiry, revocation and the
@@ -61,7 +49,7 @@ pub struct IntrospectionForm {
     post,
     path = "/oauth2/introspect",
     tag = "oauth2",
-    request_body(content = IntrospectionForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = super::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token's state (RFC 7662 §2.2)", body = IntrospectionResponse),
         (status = 400, description = "`invalid_request`", body = ErrorBody),

@@ -7,19 +7,6 @@ use crate::state::{AppState, TokenEvent};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tokener_core::{RevokeError, RevokeOutcome};
-use utoipa::ToSchema;
-
-/// The form parameters of a revocation request.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct RevocationForm {
-    /// The token to revoke.
-    token: String,
-    /// Ignored: Tokener issues one kind of token.
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
 
 /// Token revocation (RFC 7009).
 ///
@@ -29,7 +16,7 @@ pub struct RevocationForm {
     post,
     path = "/oauth2/revoke",
     tag = "oauth2",
-    request_body(content = RevocationForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = super::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
