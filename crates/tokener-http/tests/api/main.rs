@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod helpers;
 mod home;
+mod keys;
 mod mongodb;
 mod oauth2;
 mod observability;
