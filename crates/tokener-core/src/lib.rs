@@ -10,6 +10,7 @@ pub mod clients;
 pub mod contract;
 pub mod domain;
 pub mod ports;
+pub mod rate_limit;
 pub mod service;
 pub mod token;
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use tokener_core::rate_limit::RateLimits;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
 
 /// The client created or updated at start.
@@ -51,6 +52,9 @@ pub struct Settings {
     /// How long in-flight requests get to finish after SIGTERM/SIGINT
     /// (`TOKENER_SHUTDOWN_TIMEOUT_SECONDS`, default 30).
     pub shutdown_timeout: Duration,
+    /// Token requests per client and minute (`TOKENER_RATE_LIMIT_PER_MINUTE`, default: none)
+    /// and per-client overrides (`TOKENER_RATE_LIMITS`, e.g. `billing=1000,batch=50`).
+    pub rate_limits: RateLimits,
 }
 
 /// Every problem found in the configuration.
@@ -113,6 +117,7 @@ impl Settings {
         };
         let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
+        let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
         let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
@@ -184,6 +189,28 @@ impl Settings {
             _ => None,
         };
 
+        let mut per_client = std::collections::BTreeMap::new();
+        for item in list(&var("TOKENER_RATE_LIMITS").unwrap_or_default()) {
+            let parsed = item.split_once('=').and_then(|(id, n)| {
+                Some((
+                    ClientId::parse(id).ok()?,
+                    n.parse::<u64>().ok().filter(|n| *n > 0)?,
+                ))
+            });
+            match parsed {
+                Some((id, n)) => {
+                    per_client.insert(id, n);
+                }
+                None => problems.push(format!(
+                    "TOKENER_RATE_LIMITS: {item:?} is not client_id=requests_per_minute"
+                )),
+            }
+        }
+        let rate_limits = RateLimits {
+            default_per_minute,
+            per_client,
+        };
+
         let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
         let bootstrap = bootstrap_client(&var, &mut problems);
 
@@ -209,6 +236,7 @@ impl Settings {
                 log_filter,
                 log_format,
                 shutdown_timeout: Duration::from_secs(shutdown_seconds),
+                rate_limits,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -269,6 +297,8 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_LOG",
     "TOKENER_LOG_FORMAT",
     "TOKENER_SHUTDOWN_TIMEOUT_SECONDS",
+    "TOKENER_RATE_LIMIT_PER_MINUTE",
+    "TOKENER_RATE_LIMITS",
 ];
 
 /// Splits a list given as commas and/or spaces.

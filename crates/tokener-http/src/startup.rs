@@ -53,6 +53,11 @@ impl Application {
                 settings.ttl,
             ),
             clients: client_service,
+            limiter: tokener_core::rate_limit::RateLimiter::new(
+                storage.hits,
+                settings.rate_limits.clone(),
+                clock.clone(),
+            ),
             dependencies: storage.dependencies,
             public_url: settings.public_url.clone(),
             storage: storage.mode,

@@ -7,6 +7,10 @@ use tokener_core::{ClientRegistry, ClientService, StoreError, TokenService, Toke
 /// The token service over whichever adapters the configuration chose.
 pub type Tokens = TokenService<Arc<dyn TokenStore>, Arc<dyn ClientRegistry>>;
 
+/// The per-client limiter of token requests, over whichever counter the configuration chose.
+pub type Limiter =
+    tokener_core::rate_limit::RateLimiter<Arc<dyn tokener_core::rate_limit::HitCounter>>;
+
 /// Client administration over the same registry.
 pub type Clients = ClientService<Arc<dyn ClientRegistry>>;
 
@@ -29,6 +33,7 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     pub tokens: Tokens,
     pub clients: Clients,
+    pub limiter: Limiter,
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// The issuer of the RFC 8414 metadata, if configured.
     pub public_url: Option<String>,
@@ -64,6 +69,41 @@ impl AppState {
                 .with_label_values(&[self.storage])
                 .inc(),
             _ => {}
+        }
+    }
+}
+
+impl AppState {
+    /// 429 with `Retry-After` when `client` is over its rate limit.
+    pub async fn check_rate(
+        &self,
+        client: &tokener_core::ClientId,
+    ) -> Result<(), crate::error::ApiError> {
+        use tokener_core::rate_limit::RateDecision;
+        let (decision, error) = self.limiter.check(client).await;
+        if let Some(e) = error {
+            tracing::warn!(error = %e, "rate limiter unavailable; request allowed");
+            self.metrics
+                .store_errors
+                .with_label_values(&["rate-limiter"])
+                .inc();
+        }
+        match decision {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Limited {
+                retry_after_seconds,
+            } => {
+                self.metrics.rate_limited.inc();
+                Err(crate::error::ApiError::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many token requests for this client; retry later",
+                )
+                .with_header(
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after_seconds.max(1).to_string(),
+                ))
+            }
         }
     }
 }

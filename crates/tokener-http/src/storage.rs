@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
+use tokener_core::rate_limit::{HitCounter, InMemoryHitCounter};
 use tokener_core::{ClientRegistry, Clock, StoreError, SystemClock, TokenStore};
 use tokener_mongo::{MongoConfig, MongoStore};
 
@@ -17,6 +18,8 @@ pub struct Storage {
     pub tokens: Arc<dyn TokenStore>,
     pub clients: Arc<dyn ClientRegistry>,
     pub dependencies: Vec<Arc<dyn Dependency>>,
+    /// Where rate-limit hits are counted.
+    pub hits: Arc<dyn HitCounter>,
     /// `in-memory` or `mongodb`, as shown on `GET /` and in the start-up log.
     pub mode: &'static str,
 }
@@ -33,6 +36,7 @@ impl Storage {
                     tokens: Arc::new(InMemoryTokenStore::new()),
                     clients: Arc::new(InMemoryClientRegistry::new()),
                     dependencies: Vec::new(),
+                    hits: Arc::new(InMemoryHitCounter::new()),
                     mode: "in-memory",
                 })
             }
@@ -55,6 +59,8 @@ impl Storage {
             tokens: Arc::new(store.tokens()),
             clients: Arc::new(store.clients()),
             dependencies: vec![Arc::new(MongoDependency(store))],
+            // Per instance: with several instances each counts its own share.
+            hits: Arc::new(InMemoryHitCounter::new()),
             mode: "mongodb",
         })
     }

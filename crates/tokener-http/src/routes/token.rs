@@ -88,6 +88,8 @@ impl From<IssuedToken> for TokenResponse {
         (status = 403, description = "A scope or audience the client may not have (`scope_not_allowed`, `audience_not_allowed`)", body = ErrorBody),
         (status = 413, description = "Body larger than 4 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 415, description = "Body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 429, description = "Too many requests by this client (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds until the window ends"))),
         (status = 503, description = "The token store is unavailable (`temporarily_unavailable`)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
@@ -111,6 +113,7 @@ async fn issue_token(
     body: &[u8],
 ) -> Result<TokenResponse, ApiError> {
     let (client_id, secret) = credentials::basic(req)?;
+    state.check_rate(&client_id).await?;
     let request = parse_body(req, body)?;
     let issued = state.tokens.issue(&client_id, &secret, request).await?;
     Ok(TokenResponse::from(issued))

@@ -176,3 +176,45 @@ async fn json_content_type_with_charset_is_accepted() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn over_the_rate_limit_is_429_with_retry_after() {
+    let app = spawn_app_with(&[
+        ("TOKENER_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("TOKENER_RATE_LIMITS", "billing=2"),
+    ])
+    .await;
+    assert_eq!(app.token(None).await.status(), 200);
+    assert_eq!(
+        app.oauth("/oauth2/token", &[("grant_type", "client_credentials")])
+            .await
+            .status(),
+        200
+    );
+    let response = app.token(None).await;
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_error(response, 429, "rate_limited").await;
+    let response = app
+        .oauth("/oauth2/token", &[("grant_type", "client_credentials")])
+        .await;
+    assert_error(response, 429, "rate_limited").await;
+    // Wrong secrets count too: the limit also slows down guessing.
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tokener_rate_limited_total 2"),
+        "{metrics}"
+    );
+}

@@ -58,6 +58,8 @@ pub struct ClientCredentialsForm {
         (status = 400, description = "`invalid_request`, `invalid_scope`, `invalid_target` (audience) or `unsupported_grant_type`", body = ErrorBody),
         (status = 401, description = "`invalid_client`", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Basic realm=\"tokener\""))),
+        (status = 429, description = "Too many requests by this client (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds until the window ends"))),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
@@ -93,6 +95,7 @@ async fn grant(
         }
     }
     let (client_id, secret) = credentials::oauth(req, &form)?;
+    state.check_rate(&client_id).await?;
     let request = IssueRequest {
         scopes: form
             .get("scope")
