@@ -220,3 +220,13 @@ pub async fn client_registry<C: ClientRegistry>(registry: &C) {
         "listed once each, by id"
     );
 }
+
+/// Runs every record-queue contract on `queue` (fresh and empty); see [`crate::contract_queue`].
+pub async fn record_queue<Q: crate::queue::RecordQueue>(queue: &Q) {
+    crate::contract_queue::record_queue(queue).await;
+}
+
+/// Runs every token-cache contract on `cache` (fresh and empty); see [`crate::contract_queue`].
+pub async fn token_cache<C: crate::cache::TokenCache>(cache: &C) {
+    crate::contract_queue::token_cache(cache).await;
+}

@@ -9,35 +9,16 @@
 // Test support: a broken test environment should stop the test loudly.
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub use tokener_core::testing::{free_port, service_var, wait_for_port};
+
 use crate::{MongoConfig, MongoStore};
 use mongodb::bson::doc;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const MONGODB_URI: &str = "TOKENER_TEST_MONGODB_URI";
 pub const FERRETDB_BIN: &str = "TOKENER_TEST_FERRETDB_BIN";
-
-/// The value of a service variable, or `None` (with the reason on stderr) when the test should
-/// be skipped. Panics instead of skipping when `TOKENER_TEST_REQUIRE_SERVICES=1`.
-pub fn service_var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Some(value),
-        _ => {
-            if std::env::var("TOKENER_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!(
-                    "{name} is unset but TOKENER_TEST_REQUIRE_SERVICES=1 \
-                     (run `source scripts/test-services.sh` first)"
-                );
-            }
-            eprintln!(
-                "skipping: {name} is unset (run `source scripts/test-services.sh` to set it)"
-            );
-            None
-        }
-    }
-}
 
 /// A database name no other test uses, so tests run in parallel without interfering.
 pub fn unique_database() -> String {
@@ -109,27 +90,6 @@ pub async fn is_ferretdb(db: &mongodb::Database) -> bool {
         .await
         .expect("buildInfo");
     info.contains_key("ferretdbVersion")
-}
-
-/// A loopback port nothing listens on (at the moment of asking).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// Waits until something accepts connections on the port.
-pub async fn wait_for_port(port: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listened on port {port} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A FerretDB of the test's own (SQLite backend, in a temporary directory), which the test may

@@ -1,5 +1,9 @@
 //! In-memory adapters of every port: the embedded default, and a fast stand-in for tests.
 
 mod memory;
+mod memory_cache;
+mod memory_queue;
 
 pub use memory::{InMemoryClientRegistry, InMemoryTokenStore};
+pub use memory_cache::{InMemoryTokenCache, DEFAULT_CLIENT_TTL_SECS};
+pub use memory_queue::{DeadLetter, InMemoryRecordQueue};

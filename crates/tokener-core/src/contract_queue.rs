@@ -1,0 +1,366 @@
+//! Contract-test suites of the write-behind ports ([`RecordQueue`], [`TokenCache`]), run by
+//! every adapter crate against its own adapter (re-exported from [`crate::contract`]). Each
+//! function expects a fresh, empty queue or cache of its own.
+
+use crate::cache::TokenCache;
+use crate::contract::{sample_client, sample_record};
+use crate::domain::{Clock, Revocation, SystemClock, Timestamp, TokenId, TokenRecord};
+use crate::queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Runs every record-queue contract on `queue` (fresh and empty).
+pub async fn record_queue<Q: RecordQueue>(queue: &Q) {
+    enqueue_read_ack(queue).await;
+    unacked_entries_are_redelivered_and_reclaimed(queue).await;
+    consumers_never_share_a_new_entry(queue).await;
+    dead_letters_leave_the_queue(queue).await;
+    read_with_block_returns_when_empty(queue).await;
+}
+
+fn records_of(entries: &[QueuedRecord]) -> Vec<TokenRecord> {
+    entries
+        .iter()
+        .map(|e| e.record.clone().expect("a decodable entry"))
+        .collect()
+}
+
+fn ids_of(entries: &[QueuedRecord]) -> Vec<EntryId> {
+    entries.iter().map(|e| e.entry.clone()).collect()
+}
+
+async fn assert_empty<Q: RecordQueue>(queue: &Q, dead_letters: u64, when: &str) {
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!(
+        stats,
+        QueueStats {
+            depth: 0,
+            pending: 0,
+            lag: None,
+            dead_letters
+        },
+        "{when}: the queue is empty"
+    );
+}
+
+async fn enqueue_read_ack<Q: RecordQueue>(queue: &Q) {
+    assert_empty(queue, 0, "fresh").await;
+    let records: Vec<TokenRecord> = (0..3)
+        .map(|i| sample_record("queued", 1_900_000_000 + i))
+        .collect();
+    let mut enqueued = Vec::new();
+    for record in &records {
+        enqueued.push(queue.enqueue(record).await.expect("enqueue"));
+    }
+    assert_eq!(
+        enqueued.iter().collect::<BTreeSet<_>>().len(),
+        3,
+        "entry ids are distinct"
+    );
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!(
+        (stats.depth, stats.pending),
+        (3, 0),
+        "enqueued, not delivered"
+    );
+    assert!(stats.lag.is_some(), "a non-empty queue has a lag");
+
+    let read = queue.read("c1", 10, Duration::ZERO).await.expect("read");
+    assert_eq!(records_of(&read), records, "read back in order, unchanged");
+    assert_eq!(ids_of(&read), enqueued, "with the ids enqueue returned");
+    assert!(read.iter().all(|e| e.deliveries == 1), "first delivery");
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!(
+        (stats.depth, stats.pending),
+        (3, 3),
+        "delivered, not acknowledged"
+    );
+    assert!(
+        queue
+            .read("c1", 10, Duration::ZERO)
+            .await
+            .expect("read")
+            .is_empty(),
+        "new entries are handed out once"
+    );
+
+    queue.ack(&enqueued[..1]).await.expect("ack");
+    queue
+        .ack(&enqueued[..1])
+        .await
+        .expect("acknowledging twice is harmless");
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!((stats.depth, stats.pending), (2, 2));
+    queue.ack(&enqueued[1..]).await.expect("ack");
+    queue.ack(&[]).await.expect("acknowledging nothing");
+    assert_empty(queue, 0, "all acknowledged").await;
+}
+
+async fn unacked_entries_are_redelivered_and_reclaimed<Q: RecordQueue>(queue: &Q) {
+    let record = sample_record("reclaimed", 1_900_000_000);
+    let id = queue.enqueue(&record).await.expect("enqueue");
+    let first = queue.read("dead", 10, Duration::ZERO).await.expect("read");
+    assert_eq!(ids_of(&first), vec![id.clone()]);
+
+    assert!(
+        queue
+            .reclaim("alive", Duration::from_secs(3600), 10)
+            .await
+            .expect("reclaim")
+            .is_empty(),
+        "entries idle less than min_idle stay with their consumer"
+    );
+    let again = queue.redeliver("dead", 10).await.expect("redeliver");
+    assert_eq!(
+        ids_of(&again),
+        vec![id.clone()],
+        "own pending entries come back"
+    );
+    assert_eq!(again[0].deliveries, 2, "redelivery counts");
+    assert_eq!(again[0].record.as_ref(), Some(&record));
+    assert!(
+        queue
+            .redeliver("alive", 10)
+            .await
+            .expect("redeliver")
+            .is_empty(),
+        "not another consumer's"
+    );
+
+    let taken = queue
+        .reclaim("alive", Duration::ZERO, 10)
+        .await
+        .expect("reclaim");
+    assert_eq!(
+        ids_of(&taken),
+        vec![id.clone()],
+        "idle entries are taken over"
+    );
+    assert_eq!(taken[0].deliveries, 3, "a takeover counts as a delivery");
+    assert_eq!(taken[0].record.as_ref(), Some(&record));
+    assert!(
+        queue
+            .redeliver("dead", 10)
+            .await
+            .expect("redeliver")
+            .is_empty(),
+        "the entry left its former consumer"
+    );
+    let mine = queue.redeliver("alive", 10).await.expect("redeliver");
+    assert_eq!(ids_of(&mine), vec![id.clone()]);
+    assert_eq!(mine[0].deliveries, 4);
+    assert_eq!(queue.stats().await.expect("stats").pending, 1);
+
+    queue.ack(&[id]).await.expect("ack");
+    assert_empty(queue, 0, "reclaimed and acknowledged").await;
+}
+
+async fn consumers_never_share_a_new_entry<Q: RecordQueue>(queue: &Q) {
+    let mut enqueued = BTreeSet::new();
+    for i in 0..10 {
+        let record = sample_record("shared", 1_900_000_000 + i);
+        enqueued.insert(queue.enqueue(&record).await.expect("enqueue"));
+    }
+    let a = queue.read("a", 4, Duration::ZERO).await.expect("read");
+    let b = queue.read("b", 100, Duration::ZERO).await.expect("read");
+    assert_eq!((a.len(), b.len()), (4, 6), "max holds; the rest go to b");
+    let a_ids: BTreeSet<EntryId> = ids_of(&a).into_iter().collect();
+    let b_ids: BTreeSet<EntryId> = ids_of(&b).into_iter().collect();
+    assert!(a_ids.is_disjoint(&b_ids), "no entry goes to both consumers");
+    assert_eq!(
+        a_ids.union(&b_ids).cloned().collect::<BTreeSet<_>>(),
+        enqueued,
+        "every entry goes to one"
+    );
+    assert!(queue
+        .read("a", 100, Duration::ZERO)
+        .await
+        .expect("read")
+        .is_empty());
+    let all: Vec<EntryId> = enqueued.into_iter().collect();
+    queue.ack(&all).await.expect("ack");
+    assert_empty(queue, 0, "shared and acknowledged").await;
+}
+
+async fn dead_letters_leave_the_queue<Q: RecordQueue>(queue: &Q) {
+    let bad = sample_record("dead-lettered", 1_900_000_000);
+    let good = sample_record("dead-lettered", 1_900_000_001);
+    queue.enqueue(&bad).await.expect("enqueue");
+    queue.enqueue(&good).await.expect("enqueue");
+    let read = queue.read("c", 10, Duration::ZERO).await.expect("read");
+    assert_eq!(records_of(&read), vec![bad, good]);
+    queue
+        .dead_letter(&read[0], "refused by the store")
+        .await
+        .expect("dead_letter");
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!(
+        (stats.depth, stats.pending, stats.dead_letters),
+        (1, 1, 1),
+        "the dead letter left the queue and is counted"
+    );
+    let taken = queue
+        .reclaim("other", Duration::ZERO, 10)
+        .await
+        .expect("reclaim");
+    assert_eq!(
+        ids_of(&taken),
+        vec![read[1].entry.clone()],
+        "a dead letter is never handed out again"
+    );
+    queue.ack(&ids_of(&taken)).await.expect("ack");
+    assert_empty(queue, 1, "after a dead letter").await;
+}
+
+async fn read_with_block_returns_when_empty<Q: RecordQueue>(queue: &Q) {
+    let read = queue
+        .read("waiter", 10, Duration::from_millis(50))
+        .await
+        .expect("a blocking read on an empty queue returns");
+    assert!(read.is_empty());
+}
+
+/// Runs every token-cache contract on `cache` (fresh and empty). Expiry is judged by the
+/// system clock, as a cache server's is.
+pub async fn token_cache<C: TokenCache>(cache: &C) {
+    records_are_cached_until_expiry(cache).await;
+    revocation_markers_and_authority(cache).await;
+    clients_are_cached_and_evicted(cache).await;
+}
+
+fn now() -> Timestamp {
+    SystemClock.now()
+}
+
+fn expiring(client: &str, at: Timestamp) -> TokenRecord {
+    sample_record(client, at.unix())
+}
+
+fn unknown_id() -> TokenId {
+    sample_record("unknown", 0).claims.token_id
+}
+
+async fn records_are_cached_until_expiry<C: TokenCache>(cache: &C) {
+    let live = expiring("cached", now().plus_secs(3600));
+    assert_eq!(cache.get_record(live.id()).await.expect("get"), None);
+    cache.put_record(&live).await.expect("put");
+    assert_eq!(
+        cache.get_record(live.id()).await.expect("get").as_ref(),
+        Some(&live),
+        "a cached record reads back unchanged"
+    );
+
+    let mut revoked = live.clone();
+    revoked.revoked_at = Some(now());
+    cache.put_record(&revoked).await.expect("replace");
+    assert_eq!(
+        cache.get_record(live.id()).await.expect("get"),
+        Some(revoked),
+        "put replaces"
+    );
+    cache.evict_record(live.id()).await.expect("evict");
+    assert_eq!(cache.get_record(live.id()).await.expect("get"), None);
+    cache
+        .evict_record(live.id())
+        .await
+        .expect("evicting twice is harmless");
+
+    let expired = expiring("cached", Timestamp::from_unix(now().unix() - 10));
+    cache.put_record(&expired).await.expect("put expired");
+    assert_eq!(
+        cache.get_record(expired.id()).await.expect("get"),
+        None,
+        "an expired token's record is not cached"
+    );
+}
+
+async fn revocation_markers_and_authority<C: TokenCache>(cache: &C) {
+    let later = now().plus_secs(3600);
+    let revoked = unknown_id();
+    let other = unknown_id();
+    assert!(!cache.is_complete().await.expect("is_complete"));
+    assert_eq!(
+        cache.revoked(&other).await.expect("revoked"),
+        None,
+        "a cache never warmed is not authoritative"
+    );
+    cache.mark_revoked(&revoked, later).await.expect("mark");
+    assert_eq!(
+        cache.revoked(&revoked).await.expect("revoked"),
+        Some(true),
+        "a marker counts even without authority"
+    );
+    assert_eq!(cache.revoked(&other).await.expect("revoked"), None);
+
+    cache.mark_complete().await.expect("mark_complete");
+    assert!(cache.is_complete().await.expect("is_complete"));
+    assert_eq!(cache.revoked(&other).await.expect("revoked"), Some(false));
+    assert_eq!(cache.revoked(&revoked).await.expect("revoked"), Some(true));
+
+    let expired = unknown_id();
+    cache
+        .mark_revoked(&expired, Timestamp::from_unix(now().unix() - 10))
+        .await
+        .expect("mark expired");
+    assert_eq!(
+        cache.revoked(&expired).await.expect("revoked"),
+        Some(false),
+        "no marker outlives its token"
+    );
+
+    let many = [
+        Revocation {
+            token_id: unknown_id(),
+            revoked_at: now(),
+            expires_at: later,
+        },
+        Revocation {
+            token_id: unknown_id(),
+            revoked_at: now(),
+            expires_at: later.plus_secs(10),
+        },
+        Revocation {
+            token_id: unknown_id(),
+            revoked_at: Timestamp::from_unix(now().unix() - 100),
+            expires_at: Timestamp::from_unix(now().unix() - 10),
+        },
+    ];
+    cache.mark_revoked_many(&many).await.expect("mark many");
+    cache.mark_revoked_many(&[]).await.expect("mark none");
+    let seen = [
+        cache.revoked(&many[0].token_id).await.expect("revoked"),
+        cache.revoked(&many[1].token_id).await.expect("revoked"),
+        cache.revoked(&many[2].token_id).await.expect("revoked"),
+    ];
+    assert_eq!(seen, [Some(true), Some(true), Some(false)]);
+
+    cache.mark_incomplete().await.expect("mark_incomplete");
+    assert!(!cache.is_complete().await.expect("is_complete"));
+    assert_eq!(cache.revoked(&other).await.expect("revoked"), None);
+    assert_eq!(cache.revoked(&revoked).await.expect("revoked"), Some(true));
+    cache.mark_complete().await.expect("mark_complete again");
+    assert_eq!(cache.revoked(&other).await.expect("revoked"), Some(false));
+}
+
+async fn clients_are_cached_and_evicted<C: TokenCache>(cache: &C) {
+    let client = sample_client("cached-client");
+    assert_eq!(cache.get_client(&client.id).await.expect("get"), None);
+    cache.put_client(&client).await.expect("put");
+    assert_eq!(
+        cache.get_client(&client.id).await.expect("get").as_ref(),
+        Some(&client)
+    );
+    let mut changed = client.clone();
+    changed.disabled = true;
+    cache.put_client(&changed).await.expect("replace");
+    assert_eq!(
+        cache.get_client(&client.id).await.expect("get"),
+        Some(changed)
+    );
+    cache.evict_client(&client.id).await.expect("evict");
+    assert_eq!(cache.get_client(&client.id).await.expect("get"), None);
+    cache
+        .evict_client(&client.id)
+        .await
+        .expect("evicting twice is harmless");
+}

@@ -1,0 +1,260 @@
+//! Where the adapters connect, what they name their keys, and how long they wait.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How to reach Redis, the key layout, and how patient to be.
+///
+/// Every key this crate touches starts with `key_prefix` followed by `:`, so several
+/// deployments (or test runs) can share one Redis:
+///
+/// | key | type | holds |
+/// | --- | --- | --- |
+/// | `{prefix}:wb:{stream}` | stream | the write-behind queue: field `record` = JSON of a token record; consumer group `{group}` |
+/// | `{prefix}:wb:{dead_letter_stream}` | stream | dead letters: `entry` (original id), `record` (payload as it was), `reason`, `deliveries` |
+/// | `{prefix}:cache:token:{token id}` | string | JSON of a token record, expiring with the token (`EXAT`) |
+/// | `{prefix}:cache:revoked:{token id}` | string | a revocation marker (`1`), expiring with the token |
+/// | `{prefix}:cache:revocations-complete` | string | the authority marker: set once every revocation was loaded; no expiry |
+/// | `{prefix}:cache:client:{client id}` | string | JSON of a client, for `client_ttl` |
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`. Never logged as is: `Debug` masks the
+    /// password. (`rediss://`, TLS, is refused: this build has no TLS support.)
+    ///
+    /// Default: `redis://127.0.0.1:6379/`.
+    pub url: String,
+
+    /// The first part of every key.
+    ///
+    /// Default: `tokener`.
+    pub key_prefix: String,
+
+    /// The queue's stream, under `{key_prefix}:wb:`.
+    ///
+    /// Default: `records`.
+    pub stream: String,
+
+    /// The consumer group every instance's worker joins.
+    ///
+    /// Default: `writers`.
+    pub group: String,
+
+    /// The dead-letter stream, under `{key_prefix}:wb:`.
+    ///
+    /// Default: `dead`.
+    pub dead_letter_stream: String,
+
+    /// The most connections this process opens. A blocking queue read holds one for up to the
+    /// worker's block time; everything else holds one for a single round trip.
+    ///
+    /// Default: 16: Redis answers in well under a millisecond, so 16 connections carry tens of
+    /// thousands of operations a second, and many instances times 16 stays far below Redis's
+    /// default limit of 10,000 clients.
+    pub pool_size: usize,
+
+    /// How long opening a connection may take, and how long an operation waits for a free one.
+    ///
+    /// Default: 1 s: a Redis on the same network accepts a connection in milliseconds; one
+    /// that does not within a second is not one to wait for on a request path.
+    pub connect_timeout: Duration,
+
+    /// The hard upper bound on one operation (getting a connection included), on top of the
+    /// blocking time a queue read asks for. A dead or hung Redis fails operations with
+    /// `StoreError::Unavailable` after this long, never hangs them.
+    ///
+    /// Default: 2 s: Redis commands take microseconds and a round trip milliseconds; even an
+    /// fsync per write (`appendfsync always`) on a slow disk stays far below this, so hitting
+    /// it means Redis is away, and callers learn so quickly.
+    pub command_timeout: Duration,
+
+    /// How long a client stays cached. A cached client may be stale by up to this long after
+    /// a change (see `tokener_core::CachedClientRegistry`): a disabled client can authenticate
+    /// for at most this long.
+    ///
+    /// Default: 60 s.
+    pub client_ttl: Duration,
+
+    /// Refuse to connect (with `StoreError::Unavailable`) when the server is not configured to
+    /// keep acknowledged writes: `appendonly yes`, `appendfsync always` and
+    /// `maxmemory-policy noeviction`. When false, such a server is only warned about.
+    ///
+    /// Default: false (a warning), so that development set-ups work; set it in production.
+    pub require_durability: bool,
+}
+
+impl RedisConfig {
+    /// The default configuration, for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Checks what would otherwise fail later, or silently misbehave.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.url.starts_with("rediss://") {
+            // TLS would pull a TLS stack and a crypto provider into the build; not done yet.
+            return Err("rediss:// (TLS) is not supported by this build; use redis://".into());
+        }
+        if !self.url.starts_with("redis://") {
+            return Err("url must start with redis://".into());
+        }
+        for (name, value) in [
+            ("key_prefix", &self.key_prefix),
+            ("stream", &self.stream),
+            ("group", &self.group),
+            ("dead_letter_stream", &self.dead_letter_stream),
+        ] {
+            if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!("{name} must be non-empty, without spaces"));
+            }
+        }
+        if self.stream == self.dead_letter_stream {
+            return Err("stream and dead_letter_stream must differ".into());
+        }
+        if self.pool_size == 0 {
+            return Err("pool_size must be at least 1".into());
+        }
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("command_timeout", self.command_timeout),
+            ("client_ttl", self.client_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stream_key(&self) -> String {
+        format!("{}:wb:{}", self.key_prefix, self.stream)
+    }
+
+    pub(crate) fn dead_letter_key(&self) -> String {
+        format!("{}:wb:{}", self.key_prefix, self.dead_letter_stream)
+    }
+
+    pub(crate) fn cache_prefix(&self) -> String {
+        format!("{}:cache:", self.key_prefix)
+    }
+
+    /// `url` with its password (if any) masked.
+    pub fn redacted_url(&self) -> String {
+        match password_span(&self.url) {
+            Some((start, end)) => format!("{}***{}", &self.url[..start], &self.url[end..]),
+            None => self.url.clone(),
+        }
+    }
+
+    /// `text` with the URL's password masked, for driver messages that might echo it.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        match password_span(&self.url) {
+            Some((start, end)) if end > start => text.replace(&self.url[start..end], "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379/".into(),
+            key_prefix: "tokener".into(),
+            stream: "records".into(),
+            group: "writers".into(),
+            dead_letter_stream: "dead".into(),
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(1),
+            command_timeout: Duration::from_secs(2),
+            client_ttl: Duration::from_secs(60),
+            require_durability: false,
+        }
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.redacted_url())
+            .field("key_prefix", &self.key_prefix)
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("dead_letter_stream", &self.dead_letter_stream)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("client_ttl", &self.client_ttl)
+            .field("require_durability", &self.require_durability)
+            .finish()
+    }
+}
+
+/// Byte range of the password in `scheme://[user]:password@host/...`, if there is one.
+fn password_span(url: &str) -> Option<(usize, usize)> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?']).unwrap_or(rest.len());
+    let at = rest[..authority_len].rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    Some((authority_start + colon + 1, authority_start + at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_the_password() {
+        let config = RedisConfig::new("redis://svc:s3cret@cache:6379/2");
+        let shown = format!("{config:?}");
+        assert!(shown.contains("redis://svc:***@cache:6379/2"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let only_password = RedisConfig::new("rediss://:s3cret@cache/");
+        assert_eq!(only_password.redacted_url(), "rediss://:***@cache/");
+        assert_eq!(only_password.scrub("auth s3cret failed"), "auth *** failed");
+        assert_eq!(
+            RedisConfig::new("redis://cache:6379/").redacted_url(),
+            "redis://cache:6379/"
+        );
+    }
+
+    #[test]
+    fn keys_share_the_prefix() {
+        let config = RedisConfig {
+            key_prefix: "t1".into(),
+            ..RedisConfig::default()
+        };
+        assert_eq!(config.stream_key(), "t1:wb:records");
+        assert_eq!(config.dead_letter_key(), "t1:wb:dead");
+        assert_eq!(config.cache_prefix(), "t1:cache:");
+    }
+
+    #[test]
+    fn validation_rejects_nonsense() {
+        assert!(RedisConfig::default().validate().is_ok());
+        assert!(RedisConfig::new("http://x").validate().is_err());
+        assert!(RedisConfig::new("rediss://x/").validate().is_err());
+        let same = RedisConfig {
+            dead_letter_stream: "records".into(),
+            ..RedisConfig::default()
+        };
+        assert!(same.validate().is_err());
+        let spaced = RedisConfig {
+            key_prefix: "a b".into(),
+            ..RedisConfig::default()
+        };
+        assert!(spaced.validate().is_err());
+        let no_pool = RedisConfig {
+            pool_size: 0,
+            ..RedisConfig::default()
+        };
+        assert!(no_pool.validate().is_err());
+        let no_timeout = RedisConfig {
+            command_timeout: Duration::ZERO,
+            ..RedisConfig::default()
+        };
+        assert!(no_timeout.validate().is_err());
+    }
+}

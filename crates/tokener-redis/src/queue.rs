@@ -1,0 +1,373 @@
+//! The write-behind queue on a Redis Stream with one consumer group.
+//!
+//! * `enqueue` is `XADD` without any trimming: an entry leaves the stream only once it was
+//!   acknowledged (or dead-lettered), never because the stream grew long.
+//! * `read` is `XREADGROUP ... >`, `redeliver` is `XREADGROUP ... 0` (this consumer's own
+//!   pending entries), `reclaim` is `XAUTOCLAIM`; delivery counts come from `XPENDING`.
+//! * `ack` is `XACK` and `XDEL` in one transaction, so the stream holds exactly the
+//!   unacknowledged entries and its length is the queue's depth.
+//! * `dead_letter` copies the entry as it is (payload included, even an undecodable one) to
+//!   the dead-letter stream and removes it, atomically, in a Lua script.
+//!
+//! If the stream or the group disappears (a flush, a lost Redis), the group is recreated and
+//! the operation retried once.
+
+use crate::errors::{has_code, NO_GROUP};
+use crate::reply::{self, RawEntry, RECORD_FIELD};
+use crate::store::Shared;
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, RedisError, Value};
+use deadpool_redis::Connection;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokener_core::{EntryId, QueueStats, QueuedRecord, RecordQueue, StoreError, TokenRecord};
+
+/// At most this many `XAUTOCLAIM` round trips per `reclaim`: each scans a stretch of the
+/// pending list, and a long list with few idle entries should not hold one cycle for long.
+const MAX_CLAIM_ROUNDS: usize = 8;
+
+/// Moves an entry to the dead-letter stream and removes it from the queue, in one step.
+/// KEYS: queue stream, dead-letter stream. ARGV: group, entry id, reason, deliveries, payload
+/// to log if the entry is gone from the stream.
+const DEAD_LETTER_SCRIPT: &str = r"
+local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+local payload = ARGV[5]
+if #found > 0 then
+  local fields = found[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'record' then payload = fields[i + 1] end
+  end
+end
+redis.call('XADD', KEYS[2], '*', 'entry', ARGV[2], 'record', payload,
+  'reason', ARGV[3], 'deliveries', ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
+";
+
+/// The queue adapter. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct RedisQueue {
+    shared: Arc<Shared>,
+    dead_letter_script: Arc<redis::Script>,
+}
+
+impl RedisQueue {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            dead_letter_script: Arc::new(redis::Script::new(DEAD_LETTER_SCRIPT)),
+        }
+    }
+
+    /// Appends a raw payload as is (tests use it to make a poison entry).
+    pub(crate) async fn push_raw(&self, payload: Vec<u8>) -> Result<EntryId, StoreError> {
+        let stream = self.shared.stream_key.clone();
+        let id: String = self
+            .shared
+            .run("enqueue", Duration::ZERO, |mut c| async move {
+                redis::cmd("XADD")
+                    .arg(&stream)
+                    .arg("*")
+                    .arg(RECORD_FIELD)
+                    .arg(payload)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(EntryId::new(id))
+    }
+
+    /// Runs a group command; if the group is gone (`NOGROUP`), recreates it and runs it again.
+    async fn with_group<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        extra: Duration,
+        work: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        match self.shared.run_raw(operation, extra, &work).await? {
+            Ok(value) => Ok(value),
+            Err(error) if has_code(&error, NO_GROUP) => {
+                tracing::warn!(
+                    stream = %self.shared.stream_key,
+                    "the queue's consumer group was missing (Redis lost data?); recreating it"
+                );
+                self.shared.ensure_group().await?;
+                self.shared.run(operation, extra, work).await
+            }
+            Err(error) => Err(self.shared.store_error(operation, &error)),
+        }
+    }
+
+    /// Decodes entries, with their delivery counts (`default` where none is known).
+    fn queued(
+        entries: Vec<RawEntry>,
+        counts: &HashMap<String, u64>,
+        default: u64,
+    ) -> Vec<QueuedRecord> {
+        entries
+            .into_iter()
+            .map(|entry| QueuedRecord {
+                record: entry
+                    .payload
+                    .as_deref()
+                    .and_then(|p| serde_json::from_slice::<TokenRecord>(p).ok()),
+                deliveries: counts.get(&entry.id).copied().unwrap_or(default),
+                entry: EntryId::new(entry.id),
+            })
+            .collect()
+    }
+
+    /// The delivery counts of these entries, one `XPENDING` each, in one round trip.
+    async fn delivery_counts(&self, ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let stream = self.shared.stream_key.clone();
+        let group = self.shared.config.group.clone();
+        let replies: Vec<Value> = self
+            .with_group("read delivery counts", Duration::ZERO, |mut c| {
+                let mut pipe = redis::pipe();
+                for id in ids {
+                    pipe.cmd("XPENDING")
+                        .arg(&stream)
+                        .arg(&group)
+                        .arg(id)
+                        .arg(id)
+                        .arg(1);
+                }
+                async move { pipe.query_async(&mut c).await }
+            })
+            .await?;
+        let mut counts = HashMap::new();
+        for reply in &replies {
+            counts.extend(reply::pending_counts("read delivery counts", reply)?);
+        }
+        Ok(counts)
+    }
+}
+
+fn block_millis(block: Duration) -> Option<u64> {
+    // BLOCK 0 means "forever" to Redis: no wait is expressed by leaving BLOCK out.
+    (!block.is_zero()).then(|| u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+}
+
+#[async_trait]
+impl RecordQueue for RedisQueue {
+    async fn enqueue(&self, record: &TokenRecord) -> Result<EntryId, StoreError> {
+        let payload = serde_json::to_vec(record)
+            .map_err(|e| StoreError::corrupt(format!("enqueue: cannot encode the record: {e}")))?;
+        // No MAXLEN: trimming would drop entries not yet written to the permanent store. With
+        // `appendfsync always` the reply comes after the entry reached the disk.
+        self.push_raw(payload).await
+    }
+
+    async fn read(
+        &self,
+        consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueuedRecord>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let stream = self.shared.stream_key.clone();
+        let group = self.shared.config.group.clone();
+        let reply: Value = self
+            .with_group("read", block, |mut c| {
+                let mut cmd = redis::cmd("XREADGROUP");
+                cmd.arg("GROUP")
+                    .arg(&group)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(max);
+                if let Some(ms) = block_millis(block) {
+                    cmd.arg("BLOCK").arg(ms);
+                }
+                cmd.arg("STREAMS").arg(&stream).arg(">");
+                async move { cmd.query_async(&mut c).await }
+            })
+            .await?;
+        let entries = reply::read_group("read", &reply)?;
+        Ok(Self::queued(entries, &HashMap::new(), 1))
+    }
+
+    async fn redeliver(&self, consumer: &str, max: usize) -> Result<Vec<QueuedRecord>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let stream = self.shared.stream_key.clone();
+        let group = self.shared.config.group.clone();
+        // Reading this consumer's history (id 0) hands out the first `max` of its pending
+        // entries and counts the delivery; the XPENDING right after, in the same round trip,
+        // lists the same entries with their new counts.
+        let (read, pending): (Value, Value) = self
+            .with_group("redeliver", Duration::ZERO, |mut c| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(&group)
+                    .arg(consumer)
+                    .arg("COUNT")
+                    .arg(max)
+                    .arg("STREAMS")
+                    .arg(&stream)
+                    .arg("0")
+                    .cmd("XPENDING")
+                    .arg(&stream)
+                    .arg(&group)
+                    .arg("-")
+                    .arg("+")
+                    .arg(max)
+                    .arg(consumer);
+                async move { pipe.query_async(&mut c).await }
+            })
+            .await?;
+        let entries = reply::read_group("redeliver", &read)?;
+        let counts: HashMap<String, u64> = reply::pending_counts("redeliver", &pending)?
+            .into_iter()
+            .collect();
+        Ok(Self::queued(entries, &counts, 1))
+    }
+
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedRecord>, StoreError> {
+        let stream = self.shared.stream_key.clone();
+        let group = self.shared.config.group.clone();
+        let idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut claimed: Vec<RawEntry> = Vec::new();
+        let mut cursor = "0-0".to_owned();
+        for _ in 0..MAX_CLAIM_ROUNDS {
+            if claimed.len() >= max {
+                break;
+            }
+            let want = max - claimed.len();
+            let start = cursor.clone();
+            let reply: Value = self
+                .with_group("reclaim", Duration::ZERO, |mut c| {
+                    let mut cmd = redis::cmd("XAUTOCLAIM");
+                    cmd.arg(&stream)
+                        .arg(&group)
+                        .arg(consumer)
+                        .arg(idle_ms)
+                        .arg(&start)
+                        .arg("COUNT")
+                        .arg(want);
+                    async move { cmd.query_async(&mut c).await }
+                })
+                .await?;
+            let (next, entries) = reply::auto_claim("reclaim", &reply)?;
+            claimed.extend(entries);
+            if next == "0-0" {
+                break;
+            }
+            cursor = next;
+        }
+        let ids: Vec<String> = claimed.iter().map(|e| e.id.clone()).collect();
+        let counts = self.delivery_counts(&ids).await?;
+        Ok(Self::queued(claimed, &counts, 1))
+    }
+
+    async fn ack(&self, entries: &[EntryId]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let stream = self.shared.stream_key.clone();
+        let group = self.shared.config.group.clone();
+        let ids: Vec<&str> = entries.iter().map(EntryId::as_str).collect();
+        // In one transaction: acknowledged entries must not linger in the stream (they would
+        // count as depth forever), deleted ones not in the pending list.
+        self.with_group("ack", Duration::ZERO, |mut c| {
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("XACK")
+                .arg(&stream)
+                .arg(&group)
+                .arg(&ids)
+                .ignore()
+                .cmd("XDEL")
+                .arg(&stream)
+                .arg(&ids)
+                .ignore();
+            async move { pipe.query_async::<()>(&mut c).await }
+        })
+        .await
+    }
+
+    async fn dead_letter(&self, entry: &QueuedRecord, reason: &str) -> Result<(), StoreError> {
+        let fallback = entry
+            .record
+            .as_ref()
+            .and_then(|r| serde_json::to_vec(r).ok())
+            .unwrap_or_default();
+        let script = self.dead_letter_script.clone();
+        let (stream, dead) = (
+            self.shared.stream_key.clone(),
+            self.shared.dead_letter_key.clone(),
+        );
+        let group = self.shared.config.group.clone();
+        self.shared
+            .run("dead-letter", Duration::ZERO, |mut c| async move {
+                script
+                    .key(&stream)
+                    .key(&dead)
+                    .arg(&group)
+                    .arg(entry.entry.as_str())
+                    .arg(reason)
+                    .arg(entry.deliveries)
+                    .arg(fallback)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+    }
+
+    async fn stats(&self) -> Result<QueueStats, StoreError> {
+        let stream = self.shared.stream_key.clone();
+        let dead = self.shared.dead_letter_key.clone();
+        let group = self.shared.config.group.clone();
+        let (depth, pending, oldest, dead_letters, now): (u64, Value, Value, u64, Value) = self
+            .with_group("queue stats", Duration::ZERO, |mut c| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("XLEN")
+                    .arg(&stream)
+                    .cmd("XPENDING")
+                    .arg(&stream)
+                    .arg(&group)
+                    .cmd("XRANGE")
+                    .arg(&stream)
+                    .arg("-")
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1)
+                    .cmd("XLEN")
+                    .arg(&dead)
+                    .cmd("TIME");
+                async move { pipe.query_async(&mut c).await }
+            })
+            .await?;
+        // Lag by the server's clock, against which the stream ids were made.
+        let now_ms = reply::time_millis("queue stats", &now)?;
+        let lag = reply::entries("queue stats", &oldest)?
+            .first()
+            .and_then(|e| reply::id_millis(&e.id))
+            .map(|ms| Duration::from_millis(now_ms.saturating_sub(ms)));
+        Ok(QueueStats {
+            depth,
+            pending: reply::pending_total("queue stats", &pending)?,
+            lag,
+            dead_letters,
+        })
+    }
+}

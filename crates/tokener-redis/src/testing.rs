@@ -1,0 +1,229 @@
+//! Test support (feature `test-support`): where the test Redis is, key prefixes no other test
+//! uses, poison entries, and private Redis servers for fault tests.
+//!
+//! The services come from environment variables (`scripts/test-services.sh` starts them and
+//! sets these). A test whose service is not configured is skipped with a message, unless
+//! `TOKENER_TEST_REQUIRE_SERVICES=1`, in which case it fails: CI must never pass by skipping.
+
+// Test support: a broken test environment should stop the test loudly.
+#![allow(clippy::expect_used, clippy::panic)]
+
+pub use tokener_core::testing::{free_port, service_var, wait_for_port};
+
+use crate::{RedisConfig, RedisQueue, RedisStore};
+use deadpool_redis::redis;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokener_core::{EntryId, StoreError};
+
+pub const REDIS_URL: &str = "TOKENER_TEST_REDIS_URL";
+pub const REDIS_BIN: &str = "TOKENER_TEST_REDIS_BIN";
+
+/// A key prefix no other test uses, so tests share one Redis and run in parallel.
+pub fn unique_prefix() -> String {
+    format!("tokener-test-{:016x}", rand::random::<u64>())
+}
+
+/// Short timeouts, so failures show quickly.
+pub fn test_config(url: &str, prefix: &str) -> RedisConfig {
+    RedisConfig {
+        key_prefix: prefix.to_owned(),
+        pool_size: 8,
+        connect_timeout: Duration::from_millis(500),
+        command_timeout: Duration::from_secs(2),
+        ..RedisConfig::new(url)
+    }
+}
+
+/// A store on the shared test Redis under a fresh prefix. Remove its keys with
+/// [`TestRedis::cleanup`].
+pub struct TestRedis {
+    pub store: RedisStore,
+    pub url: String,
+    pub prefix: String,
+}
+
+impl TestRedis {
+    /// `None` when the test should be skipped.
+    pub async fn connect() -> Option<Self> {
+        let url = service_var(REDIS_URL)?;
+        let prefix = unique_prefix();
+        let store = RedisStore::connect(test_config(&url, &prefix))
+            .await
+            .expect("connect to the test Redis");
+        Some(Self { store, url, prefix })
+    }
+
+    /// Deletes every key under the test's prefix.
+    pub async fn cleanup(self) {
+        if let Err(error) = delete_prefix(&self.store).await {
+            eprintln!("could not delete the keys of {}: {error}", self.prefix);
+        }
+    }
+}
+
+/// Deletes every key under the store's prefix.
+pub async fn delete_prefix(store: &RedisStore) -> Result<(), StoreError> {
+    let pattern = format!("{}:*", store.config().key_prefix);
+    store
+        .shared
+        .run(
+            "delete test keys",
+            Duration::from_secs(10),
+            |mut c| async move {
+                let mut cursor = 0u64;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut c)
+                        .await?;
+                    if !keys.is_empty() {
+                        redis::cmd("DEL")
+                            .arg(&keys)
+                            .query_async::<()>(&mut c)
+                            .await?;
+                    }
+                    if next == 0 {
+                        return Ok(());
+                    }
+                    cursor = next;
+                }
+            },
+        )
+        .await
+}
+
+/// Appends a raw payload to the queue, as a foreign or damaged writer might: a poison entry.
+pub async fn push_raw_payload(queue: &RedisQueue, payload: &[u8]) -> EntryId {
+    queue
+        .push_raw(payload.to_vec())
+        .await
+        .expect("append a raw entry")
+}
+
+/// The dead-letter stream's entries as (field, value) lists, oldest first (values decoded
+/// lossily: a poison payload need not be UTF-8).
+pub async fn dead_letters(store: &RedisStore) -> Vec<Vec<(String, String)>> {
+    let key = store.shared.dead_letter_key.clone();
+    store
+        .shared
+        .run("read dead letters", Duration::ZERO, |mut c| async move {
+            redis::cmd("XRANGE")
+                .arg(&key)
+                .arg("-")
+                .arg("+")
+                .query_async::<Vec<(String, Vec<(String, Vec<u8>)>)>>(&mut c)
+                .await
+        })
+        .await
+        .expect("read the dead-letter stream")
+        .into_iter()
+        .map(|(_, fields)| {
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A Redis of the test's own, durable as production should be (`appendonly yes`,
+/// `appendfsync always`, no RDB snapshots), in a temporary directory, which the test may kill
+/// and restart. Killed, and its directory removed, when dropped.
+pub struct PrivateRedis {
+    binary: String,
+    pub dir: PathBuf,
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateRedis {
+    /// `None` when the test should be skipped.
+    pub async fn start() -> Option<Self> {
+        let binary = service_var(REDIS_BIN)?;
+        let dir =
+            std::env::temp_dir().join(format!("tokener-redis-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).expect("create the data directory");
+        let mut server = Self {
+            binary,
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        server.restart().await;
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts the server (again) on the same port with the same data directory, and waits
+    /// until it answers (after replaying its append-only file).
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("redis.log"))
+            .expect("open the log");
+        let child = tokio::process::Command::new(&self.binary)
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--appendonly")
+            .arg("yes")
+            .arg("--appendfsync")
+            .arg("always")
+            .arg("--save")
+            .arg("")
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(20)).await;
+        // Accepting connections is not answering: while loading the AOF Redis says LOADING.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = redis::Client::open(self.url()).expect("valid URL");
+        loop {
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "private Redis did not answer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill redis-server");
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
