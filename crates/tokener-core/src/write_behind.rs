@@ -37,6 +37,8 @@ pub struct WriteBehindStore<Q, C, S> {
     queue: Q,
     cache: C,
     permanent: S,
+    /// Records written through to the permanent store because the queue refused them.
+    fallbacks: std::sync::atomic::AtomicU64,
 }
 
 impl<Q: RecordQueue, C: TokenCache, S: TokenStore> WriteBehindStore<Q, C, S> {
@@ -45,7 +47,13 @@ impl<Q: RecordQueue, C: TokenCache, S: TokenStore> WriteBehindStore<Q, C, S> {
             queue,
             cache,
             permanent,
+            fallbacks: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many records were written through because the queue was unavailable.
+    pub fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn queue(&self) -> &Q {
@@ -153,7 +161,15 @@ impl<Q: RecordQueue, C: TokenCache, S: TokenStore> TokenStore for WriteBehindSto
     async fn record(&self, record: &TokenRecord) -> Result<(), StoreError> {
         // The queue is the commitment: once it accepted the record, the record will reach the
         // permanent store, so nothing after this may fail the request.
-        self.queue.enqueue(record).await?;
+        if let Err(error) = self.queue.enqueue(record).await {
+            // The queue (Redis) is down: write through instead. Slower, but the record is
+            // durable before the client hears of it; only if both fail does the request fail.
+            self.fallbacks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(token_id = %record.id(), %error,
+                "write-behind queue unavailable; writing the token record through");
+            return self.permanent.record(record).await;
+        }
         if let Err(error) = self.cache.put_record(record).await {
             // Without the cached copy, a revocation arriving before the worker wrote the record
             // would not find it anywhere (the queue cannot be searched by token id). Writing it

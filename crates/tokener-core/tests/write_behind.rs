@@ -498,19 +498,41 @@ async fn a_cache_failure_after_enqueueing_does_not_fail_the_request() {
 }
 
 #[tokio::test]
-async fn an_enqueue_failure_fails_the_request() {
+async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
     let mut queue = tokener_core::queue::MockRecordQueue::new();
     queue
         .expect_enqueue()
         .returning(|_| Err(StoreError::unavailable("redis down")));
     let mut cache = MockTokenCache::new();
     cache.expect_put_record().never();
-    let store = WriteBehindStore::new(queue, cache, InMemoryTokenStore::new());
+    let permanent = InMemoryTokenStore::new();
+    let store = WriteBehindStore::new(queue, cache, permanent.clone());
+    let record = sample_record("billing", NOW + 3600);
+    store.record(&record).await.unwrap();
+    assert_eq!(
+        permanent.get(record.id()).await.unwrap(),
+        Some(record),
+        "written through"
+    );
+    assert_eq!(store.fallbacks(), 1);
+
+    let mut queue = tokener_core::queue::MockRecordQueue::new();
+    queue
+        .expect_enqueue()
+        .returning(|_| Err(StoreError::unavailable("redis down")));
+    let mut permanent = MockTokenStore::new();
+    permanent
+        .expect_record()
+        .returning(|_| Err(StoreError::unavailable("mongodb down")));
+    let store = WriteBehindStore::new(queue, MockTokenCache::new(), permanent);
     let err = store
         .record(&sample_record("billing", NOW + 3600))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable { .. }));
+    assert!(
+        matches!(err, StoreError::Unavailable { .. }),
+        "durable nowhere: no 2xx"
+    );
 }
 
 #[tokio::test]

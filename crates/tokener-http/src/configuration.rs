@@ -44,6 +44,16 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub mongodb: Option<MongoSettings>,
     pub redis_url: Option<String>,
+    /// The prefix of every Redis key (`TOKENER_REDIS_PREFIX`, default `tokener`): instances
+    /// sharing a prefix share one queue, cache and rate counters.
+    pub redis_prefix: String,
+    /// This instance's name in the write-behind consumer group (`TOKENER_INSTANCE_NAME`;
+    /// default `<hostname>-<port>`): unique per instance, stable across its restarts, so a
+    /// restarted instance resumes its own pending entries at once.
+    pub instance_name: Option<String>,
+    /// `/readyz` answers 503 while more records than this wait for MongoDB
+    /// (`TOKENER_MAX_BACKLOG`, default 100000).
+    pub max_backlog: u64,
     pub ttl: TtlPolicy,
     pub signing_key_file: Option<PathBuf>,
     pub bootstrap: Option<BootstrapClient>,
@@ -118,6 +128,7 @@ impl Settings {
         let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
+        let max_backlog = number("TOKENER_MAX_BACKLOG", 1..=1_000_000_000).unwrap_or(100_000);
         let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
@@ -143,18 +154,16 @@ impl Settings {
 
         let redis_url = var("TOKENER_REDIS_URL");
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                problems.push("TOKENER_REDIS_URL must start with redis:// or rediss://".into());
+            if !url.starts_with("redis://") {
+                problems.push(
+                    "TOKENER_REDIS_URL must start with redis:// (TLS to Redis, rediss://, is not \
+                     supported in this version)"
+                        .into(),
+                );
             } else if mongodb.is_none() {
                 problems.push(
                     "TOKENER_REDIS_URL is set without TOKENER_MONGODB_URI: Redis is a cache, not \
                      the record of issued tokens; configure MongoDB too"
-                        .into(),
-                );
-            } else {
-                problems.push(
-                    "TOKENER_REDIS_URL: the Redis cache and write-behind queue are not available \
-                     in this version; unset it to run write-through on MongoDB"
                         .into(),
                 );
             }
@@ -211,6 +220,24 @@ impl Settings {
             per_client,
         };
 
+        let redis_prefix = var("TOKENER_REDIS_PREFIX").unwrap_or_else(|| "tokener".into());
+        if ClientId::parse(redis_prefix.as_str()).is_err() {
+            problems.push(format!(
+                "TOKENER_REDIS_PREFIX may hold {} only",
+                ClientId::ALLOWED
+            ));
+        }
+        let instance_name = var("TOKENER_INSTANCE_NAME");
+        if let Some(name) = &instance_name {
+            if ClientId::parse(name.as_str()).is_err() {
+                problems.push(format!(
+                    "TOKENER_INSTANCE_NAME may hold {} only, at most {} characters",
+                    ClientId::ALLOWED,
+                    ClientId::MAX_LEN
+                ));
+            }
+        }
+
         let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
         let bootstrap = bootstrap_client(&var, &mut problems);
 
@@ -230,6 +257,9 @@ impl Settings {
                 public_url,
                 mongodb,
                 redis_url,
+                redis_prefix,
+                instance_name,
+                max_backlog,
                 ttl,
                 signing_key_file,
                 bootstrap,
@@ -287,6 +317,9 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_MONGODB_TIMEOUT_MS",
     "TOKENER_RETENTION_SECONDS",
     "TOKENER_REDIS_URL",
+    "TOKENER_REDIS_PREFIX",
+    "TOKENER_INSTANCE_NAME",
+    "TOKENER_MAX_BACKLOG",
     "TOKENER_DEFAULT_TTL_SECONDS",
     "TOKENER_MAX_TTL_SECONDS",
     "TOKENER_SIGNING_KEY_FILE",

@@ -5,7 +5,8 @@
 //! off the public load balancer (the EC2 deployment routes only the API paths to instances).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -27,6 +28,20 @@ pub struct Metrics {
     pub rate_limited: IntCounter,
     /// Store operations that failed, by store (`mongodb`, `in-memory`, ...).
     pub store_errors: IntCounterVec,
+    /// Write-behind: entries not yet written to MongoDB (unread and pending).
+    pub writebehind_depth: IntGauge,
+    /// Write-behind: entries delivered to a worker and not yet acknowledged.
+    pub writebehind_pending: IntGauge,
+    /// Write-behind: age of the oldest unacknowledged entry, seconds.
+    pub writebehind_lag: Gauge,
+    /// Write-behind: entries in the dead-letter stream.
+    pub writebehind_dead_letters: IntGauge,
+    /// Write-behind: records this instance's worker wrote to MongoDB.
+    pub writebehind_written: IntCounter,
+    /// Write-behind: entries this instance's worker moved to the dead-letter stream.
+    pub writebehind_dead_lettered: IntCounter,
+    /// Write-behind: records written through to MongoDB because Redis refused them.
+    pub writebehind_fallbacks: IntGauge,
 }
 
 impl Metrics {
@@ -70,6 +85,45 @@ impl Metrics {
             Opts::new("store_errors_total", "Failed store operations by store"),
             &["store"],
         )?;
+        let writebehind_depth = IntGauge::new(
+            "writebehind_queue_depth",
+            "Records waiting in the write-behind queue (unread and pending)",
+        )?;
+        let writebehind_pending = IntGauge::new(
+            "writebehind_queue_pending",
+            "Write-behind entries delivered and not yet acknowledged",
+        )?;
+        let writebehind_lag = Gauge::new(
+            "writebehind_lag_seconds",
+            "Age of the oldest unacknowledged write-behind entry",
+        )?;
+        let writebehind_dead_letters = IntGauge::new(
+            "writebehind_dead_letters",
+            "Entries in the write-behind dead-letter stream",
+        )?;
+        let writebehind_written = IntCounter::new(
+            "writebehind_written_total",
+            "Records this instance's worker wrote to MongoDB",
+        )?;
+        let writebehind_dead_lettered = IntCounter::new(
+            "writebehind_dead_lettered_total",
+            "Entries this instance's worker moved to the dead-letter stream",
+        )?;
+        let writebehind_fallbacks = IntGauge::new(
+            "writebehind_fallbacks_total",
+            "Records written through to MongoDB because the queue was unavailable",
+        )?;
+        for gauge in [
+            &writebehind_depth,
+            &writebehind_pending,
+            &writebehind_dead_letters,
+            &writebehind_fallbacks,
+        ] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
+        registry.register(Box::new(writebehind_lag.clone()))?;
+        registry.register(Box::new(writebehind_written.clone()))?;
+        registry.register(Box::new(writebehind_dead_lettered.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(tokens_issued.clone()))?;
@@ -88,6 +142,13 @@ impl Metrics {
             client_auth_failures,
             rate_limited,
             store_errors,
+            writebehind_depth,
+            writebehind_pending,
+            writebehind_lag,
+            writebehind_dead_letters,
+            writebehind_written,
+            writebehind_dead_lettered,
+            writebehind_fallbacks,
         })
     }
 

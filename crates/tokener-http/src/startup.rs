@@ -6,6 +6,7 @@ use crate::request_log;
 use crate::routes;
 use crate::state::AppState;
 use crate::storage::Storage;
+use crate::write_behind::Background;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -23,6 +24,9 @@ const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Application {
     port: u16,
     server: Server,
+    /// The write-behind worker, drained after the server stopped.
+    background: Option<Background>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -43,8 +47,31 @@ impl Application {
             }
             None => {}
         }
+        let metrics = Arc::new(crate::metrics::Metrics::new().context("cannot register metrics")?);
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let background = storage.write_behind.map(|parts| {
+            let consumer = settings
+                .instance_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{port}", hostname()));
+            tracing::info!(consumer = %consumer, "write-behind worker started");
+            let fallbacks = parts.fallbacks.clone();
+            let gauge = metrics.writebehind_fallbacks.clone();
+            let background =
+                Background::start(parts.queue, parts.permanent, consumer, metrics.clone());
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    gauge.set(i64::try_from(fallbacks()).unwrap_or(i64::MAX));
+                }
+            });
+            background
+        });
         let state = web::Data::new(AppState {
-            metrics: crate::metrics::Metrics::new().context("cannot register metrics")?,
+            metrics,
             tokens: TokenService::new(
                 storage.tokens,
                 storage.clients,
@@ -63,9 +90,6 @@ impl Application {
             storage: storage.mode,
         });
 
-        let listener = TcpListener::bind(settings.listen)
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -78,7 +102,12 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            background,
+            shutdown_timeout: settings.shutdown_timeout,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -90,9 +119,30 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped (SIGTERM/SIGINT, or the handle), then drains the write-behind
+    /// queue into MongoDB within the shutdown bound.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(background) = self.background {
+            background.drain(self.shutdown_timeout).await;
+        }
+        served
     }
+}
+
+/// The machine's name, for the default write-behind consumer name.
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tokener".into())
 }
 
 fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {

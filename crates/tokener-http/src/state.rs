@@ -30,7 +30,7 @@ pub enum TokenEvent {
 }
 
 pub struct AppState {
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub tokens: Tokens,
     pub clients: Clients,
     pub limiter: Limiter,

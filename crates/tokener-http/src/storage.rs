@@ -7,11 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
 use tokener_core::rate_limit::{HitCounter, InMemoryHitCounter};
+use tokener_core::write_behind::{CachedClientRegistry, WriteBehindStore};
 use tokener_core::{ClientRegistry, Clock, StoreError, SystemClock, TokenStore};
+use tokener_core::{RecordQueue, TokenCache};
 use tokener_mongo::{MongoConfig, MongoStore};
+use tokener_redis::{RedisConfig, RedisStore};
 
 /// How often expired records are pruned where the server has no TTL index.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the revocation cache's authority is checked (and restored if Redis lost it).
+const REWARM_EVERY: Duration = Duration::from_secs(10);
 
 /// The adapters the service runs on.
 pub struct Storage {
@@ -20,8 +25,18 @@ pub struct Storage {
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// Where rate-limit hits are counted.
     pub hits: Arc<dyn HitCounter>,
+    /// In write-behind mode, what the worker needs.
+    pub write_behind: Option<WriteBehindParts>,
     /// `in-memory` or `mongodb`, as shown on `GET /` and in the start-up log.
     pub mode: &'static str,
+}
+
+/// The queue and the permanent store the write-behind worker connects, and the store's
+/// count of records written through because the queue refused them.
+pub struct WriteBehindParts {
+    pub queue: Arc<dyn RecordQueue>,
+    pub permanent: Arc<dyn TokenStore>,
+    pub fallbacks: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl Storage {
@@ -37,11 +52,76 @@ impl Storage {
                     clients: Arc::new(InMemoryClientRegistry::new()),
                     dependencies: Vec::new(),
                     hits: Arc::new(InMemoryHitCounter::new()),
+                    write_behind: None,
                     mode: "in-memory",
                 })
             }
-            Some(mongo) => Self::mongodb(mongo).await,
+            Some(mongo) => match &settings.redis_url {
+                None => Self::mongodb(mongo).await,
+                Some(redis) => Self::write_behind(mongo, redis, settings).await,
+            },
         }
+    }
+
+    /// MongoDB behind a Redis Stream: a 2xx means the record is durably enqueued (Redis with
+    /// AOF) and a worker will write it to MongoDB. Tokens, clients and revocations are cached in
+    /// Redis. If Redis is unreachable at run time, records are written through to MongoDB
+    /// instead (logged and counted): slower, never a 2xx for a record that is not durable.
+    async fn write_behind(
+        mongo: &MongoSettings,
+        url: &str,
+        settings: &Settings,
+    ) -> anyhow::Result<Self> {
+        let mut storage = Self::mongodb(mongo).await?;
+        let config = RedisConfig {
+            key_prefix: settings.redis_prefix.clone(),
+            ..RedisConfig::new(url)
+        };
+        let redacted = config.redacted_url();
+        let redis = RedisStore::connect(config).await.map_err(|e| {
+            anyhow::anyhow!("TOKENER_REDIS_URL: cannot use Redis at {redacted}: {e}")
+        })?;
+        for problem in redis.durability().problems() {
+            tracing::warn!(%problem, "Redis durability: acknowledged tokens could be lost");
+        }
+        let permanent = storage.tokens.clone();
+        let store = Arc::new(WriteBehindStore::new(
+            redis.queue(),
+            redis.cache(),
+            permanent.clone(),
+        ));
+        match store.warm_revocations().await {
+            Ok(n) => tracing::info!(revocations = n, "revocation cache warmed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not warm the revocation cache; verification asks MongoDB until it is")
+            }
+        }
+        spawn_rewarming(store.clone());
+        let fallbacks = {
+            let store = store.clone();
+            Arc::new(move || store.fallbacks()) as Arc<dyn Fn() -> u64 + Send + Sync>
+        };
+        tracing::info!(url = %redacted, "recording tokens through Redis (write-behind to MongoDB)");
+        storage.clients = Arc::new(CachedClientRegistry::new(
+            redis.cache(),
+            storage.clients.clone(),
+        ));
+        storage.tokens = store;
+        storage.hits = Arc::new(redis.hit_counter());
+        storage
+            .dependencies
+            .push(Arc::new(RedisDependency(redis.clone())));
+        storage.dependencies.push(Arc::new(BacklogDependency {
+            queue: redis.queue(),
+            max: settings.max_backlog,
+        }));
+        storage.write_behind = Some(WriteBehindParts {
+            queue: Arc::new(redis.queue()),
+            permanent,
+            fallbacks,
+        });
+        storage.mode = "mongodb+redis";
+        Ok(storage)
     }
 
     /// Write-through MongoDB: a 2xx on issuance means the record is in MongoDB.
@@ -61,6 +141,7 @@ impl Storage {
             dependencies: vec![Arc::new(MongoDependency(store))],
             // Per instance: with several instances each counts its own share.
             hits: Arc::new(InMemoryHitCounter::new()),
+            write_behind: None,
             mode: "mongodb",
         })
     }
@@ -96,6 +177,65 @@ fn spawn_pruning(store: MongoStore, retention: Duration) {
             }
         }
     });
+}
+
+/// Restores the revocation cache's authority when Redis lost it (a restart without its data):
+/// until then verification asks MongoDB.
+fn spawn_rewarming<Q, C, S>(store: Arc<WriteBehindStore<Q, C, S>>)
+where
+    Q: RecordQueue,
+    C: TokenCache,
+    S: TokenStore,
+{
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(REWARM_EVERY);
+        loop {
+            every.tick().await;
+            match store.warm_revocations_if_needed().await {
+                Ok(Some(n)) => tracing::info!(revocations = n, "revocation cache re-warmed"),
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "revocation cache not re-warmed"),
+            }
+        }
+    });
+}
+
+/// Not ready while the write-behind backlog is over its bound: MongoDB is falling behind, and a
+/// load balancer should send traffic elsewhere.
+struct BacklogDependency<Q> {
+    queue: Q,
+    max: u64,
+}
+
+#[async_trait]
+impl<Q: RecordQueue> Dependency for BacklogDependency<Q> {
+    fn name(&self) -> &'static str {
+        "write-behind backlog"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let stats = self.queue.stats().await?;
+        if stats.depth > self.max {
+            return Err(StoreError::unavailable(format!(
+                "{} records wait for MongoDB (more than {})",
+                stats.depth, self.max
+            )));
+        }
+        Ok(())
+    }
+}
+
+struct RedisDependency(RedisStore);
+
+#[async_trait]
+impl Dependency for RedisDependency {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
 }
 
 struct MongoDependency(MongoStore);

@@ -37,12 +37,14 @@ mod cache;
 mod config;
 mod errors;
 mod queue;
+mod rate;
 mod reply;
 mod store;
 
 pub use cache::RedisTokenCache;
 pub use config::RedisConfig;
 pub use queue::RedisQueue;
+pub use rate::RedisHitCounter;
 pub use store::{Durability, RedisStore};
 
 #[cfg(feature = "test-support")]

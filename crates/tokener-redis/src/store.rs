@@ -246,6 +246,11 @@ impl RedisStore {
         RedisTokenCache::new(self.shared.clone())
     }
 
+    /// Rate-limit counters shared by every instance using this Redis.
+    pub fn hit_counter(&self) -> crate::RedisHitCounter {
+        crate::RedisHitCounter::new(self.shared.clone())
+    }
+
     pub fn config(&self) -> &RedisConfig {
         &self.shared.config
     }

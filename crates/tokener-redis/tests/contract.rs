@@ -231,3 +231,21 @@ async fn nothing_listening_is_unavailable_quickly() {
     assert!(matches!(result, Err(StoreError::Unavailable { .. })));
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn rate_counters_count_per_key_and_window() {
+    use tokener_core::rate_limit::HitCounter;
+    let Some(redis) = TestRedis::connect().await else {
+        return;
+    };
+    let counter = redis.store.hit_counter();
+    assert_eq!(counter.hit("billing", 7).await.unwrap(), 1);
+    assert_eq!(counter.hit("billing", 7).await.unwrap(), 2);
+    assert_eq!(counter.hit("other", 7).await.unwrap(), 1);
+    assert_eq!(
+        counter.hit("billing", 8).await.unwrap(),
+        1,
+        "a new window starts at zero"
+    );
+    redis.cleanup().await;
+}

@@ -147,6 +147,7 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
         clients: Arc::new(registry),
         dependencies: Vec::new(),
         hits: Arc::new(tokener_core::rate_limit::InMemoryHitCounter::new()),
+        write_behind: None,
         mode: "in-memory",
     })
     .await;

@@ -12,3 +12,4 @@ mod openapi;
 mod process;
 mod store_failure;
 mod token;
+mod write_behind;
