@@ -16,21 +16,39 @@ struct Service {
 }
 
 impl Service {
+    /// `tokener serve` on a free port with a TOML config, logging JSON at debug level.
     fn start(config: &std::path::Path, log: std::path::PathBuf) -> Self {
-        let port = free_port();
+        Self::start_with(
+            &["--config", config.to_str().unwrap()],
+            &[],
+            log,
+            free_port(),
+        )
+    }
+
+    /// `tokener serve <args>` on `port` with only `env` (and JSON debug logs) in its environment.
+    fn start_with(
+        args: &[&str],
+        env: &[(&str, String)],
+        log: std::path::PathBuf,
+        port: u16,
+    ) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_tokener"))
-            .args([
-                "serve",
-                "--config",
-                config.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .env_clear()
             .env("TOKENER_LOG", "debug")
             .env("TOKENER_LOG_FORMAT", "json")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            )
             .spawn()
             .expect("tokener starts");
         Self {
@@ -197,4 +215,125 @@ async fn operator_smoke_run() {
     for header in ["authorization", "Authorization", "Basic ", "Bearer "] {
         assert!(!logs.contains(header), "{header} reached the logs");
     }
+}
+
+/// Sustained issuance, SIGKILL of the service mid-run (with MongoDB down, so the queue holds a
+/// backlog and the worker holds a batch), restart: every token that got a 2xx reaches MongoDB,
+/// once.
+#[tokio::test]
+async fn crash_test_nothing_acknowledged_is_lost() {
+    use mongodb::bson::{doc, Document};
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+    use tokener_redis::testing::PrivateRedis;
+
+    let Some(mut mongo) = PrivateFerretDb::start().await else {
+        return;
+    };
+    let Some(redis) = PrivateRedis::start().await else {
+        return;
+    };
+    let dir = mongo.dir.clone();
+    let keys = dir.join("keys.json");
+    std::fs::write(&keys, tokener_core::KeyRing::generate().to_json()).unwrap();
+    let env = vec![
+        ("TOKENER_MONGODB_URI", mongo.uri()),
+        ("TOKENER_MONGODB_DATABASE", "crash".to_string()),
+        ("TOKENER_MONGODB_TIMEOUT_MS", "1000".to_string()),
+        ("TOKENER_REDIS_URL", redis.url()),
+        ("TOKENER_INSTANCE_NAME", "crash".to_string()),
+        ("TOKENER_SIGNING_KEY_FILE", keys.display().to_string()),
+        ("TOKENER_BOOTSTRAP_CLIENT_ID", "smoke".to_string()),
+        ("TOKENER_BOOTSTRAP_CLIENT_SECRET", SECRET.to_string()),
+    ];
+    let port = free_port();
+    let log = dir.join("tokener.log");
+    let mut service = Service::start_with(&[], &env, log.clone(), port);
+    let http = reqwest::Client::new();
+    wait_for_port(port, Duration::from_secs(30)).await;
+    until_status(&http, &format!("{}/readyz", service.base), 200).await;
+
+    // Eight clients issue tokens as fast as they can until the service dies.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let (http, url, acknowledged) = (
+            http.clone(),
+            format!("{}/token", service.base),
+            acknowledged.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            loop {
+                let response = match http
+                    .post(&url)
+                    .basic_auth("smoke", Some(SECRET))
+                    .send()
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => return, // the service is gone
+                };
+                if response.status() == 200 {
+                    if let Ok(body) = response.json::<serde_json::Value>().await {
+                        if let Some(id) = body["token_id"].as_str() {
+                            acknowledged.lock().unwrap().push(id.to_string());
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    mongo.kill().await; // the backlog grows from here
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    service.child.kill().unwrap(); // SIGKILL: no drain, no goodbye
+    let _ = service.child.wait();
+    for task in load {
+        let _ = task.await;
+    }
+    let acknowledged: Vec<String> = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran: {} tokens",
+        acknowledged.len()
+    );
+
+    mongo.restart().await;
+    let service = Service::start_with(&[], &env, log, port);
+    wait_for_port(port, Duration::from_secs(30)).await;
+    let tokens = tokener_mongo::testing::raw_client(&mongo.uri())
+        .await
+        .database("crash")
+        .collection::<Document>("tokens");
+    let wanted: BTreeSet<&str> = acknowledged.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let found = loop {
+        let found: BTreeSet<String> = tokens
+            .distinct("_id", doc! {})
+            .await
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if wanted.iter().all(|id| found.contains(*id)) {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged tokens missing",
+            wanted.iter().filter(|id| !found.contains(**id)).count()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let documents = tokens.count_documents(doc! {}).await.unwrap();
+    eprintln!(
+        "crash test: {} tokens acknowledged, {} found in MongoDB, {} documents",
+        wanted.len(),
+        wanted.iter().filter(|id| found.contains(**id)).count(),
+        documents
+    );
+    assert_eq!(documents as usize, found.len(), "no duplicate documents");
+    drop(service);
 }
