@@ -275,7 +275,7 @@ variable "redis_port" {
 }
 
 variable "redis_url" {
-  description = "TOKENER_REDIS_URL, e.g. rediss://master.tokener-cache.xxxxxx.euw1.cache.amazonaws.com:6379. Leave empty: tokener refuses to start with it set until the Redis write-behind release."
+  description = "TOKENER_REDIS_URL, e.g. redis://master.tokener-cache.xxxxxx.euw1.cache.amazonaws.com:6379 (write-behind mode). TLS (rediss://) is not supported yet: use a replication group without in-transit encryption inside the VPC, with appendonly/appendfsync always, or leave empty for write-through MongoDB."
   type        = string
   default     = ""
 

@@ -37,13 +37,6 @@ def tokener_env_names() -> frozenset[str]:
     return names
 
 
-def redis_not_yet_supported() -> bool:
-    """True while the binary refuses to start with TOKENER_REDIS_URL set."""
-    # Rust string literals continue across lines with a trailing backslash.
-    text = re.sub(r"\\\n\s*", "", CONFIGURATION_RS.read_text())
-    return "not available in this version" in " ".join(text.split())
-
-
 # --- YAML ---------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from infra_lib import REPO, load_yaml, redis_not_yet_supported, require_command, tokener_env_names
+from infra_lib import REPO, load_yaml, require_command, tokener_env_names
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DEFAULTED = re.compile(r"^\$\{([A-Z0-9_]+):?-(.*)\}$")
@@ -94,12 +94,15 @@ def test_tokener_uses_mongodb_service(tokener, services):
     assert "mongodb" in depends_on(tokener)
 
 
-def test_redis_url_is_not_set_while_the_binary_refuses_it(tokener):
-    if not redis_not_yet_supported():
-        pytest.skip("this tokener version accepts TOKENER_REDIS_URL")
-    assert "TOKENER_REDIS_URL" not in environment(tokener), (
-        "tokener refuses to start with TOKENER_REDIS_URL in this version"
-    )
+def test_tokener_uses_redis_for_write_behind(tokener, services):
+    env = environment(tokener)
+    assert env["TOKENER_REDIS_URL"].startswith("redis://redis:")
+    assert "redis" in depends_on(tokener)
+    command = " ".join(str(part) for part in services["redis"]["command"])
+    # A 2xx means the record is in Redis: it must be fsynced before Redis replies, and never
+    # evicted.
+    assert "--appendfsync always" in command
+    assert "--maxmemory-policy noeviction" in command
 
 
 def test_every_long_running_service_has_a_healthcheck(services):
