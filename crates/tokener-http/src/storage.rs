@@ -47,8 +47,11 @@ impl Storage {
                     "no TOKENER_MONGODB_URI: running on the embedded in-memory store; issued \
                      tokens and clients live in this process only and are lost when it stops"
                 );
+                let tokens: Arc<dyn TokenStore> = Arc::new(InMemoryTokenStore::new());
+                // Memory is the only bound here: forget records of expired tokens hourly.
+                spawn_pruning(tokens.clone(), Duration::ZERO);
                 Ok(Self {
-                    tokens: Arc::new(InMemoryTokenStore::new()),
+                    tokens,
                     clients: Arc::new(InMemoryClientRegistry::new()),
                     dependencies: Vec::new(),
                     hits: Arc::new(InMemoryHitCounter::new()),
@@ -133,7 +136,7 @@ impl Storage {
         })?;
         tracing::info!(uri = %uri, database = store.database_name(), "recording tokens in MongoDB (write-through)");
         if let Some(retention) = store.scheduled_prune_needed() {
-            spawn_pruning(store.clone(), retention);
+            spawn_pruning(Arc::new(store.tokens()), retention);
         }
         Ok(Self {
             tokens: Arc::new(store.tokens()),
@@ -160,11 +163,10 @@ fn mongo_config(settings: &MongoSettings) -> MongoConfig {
     }
 }
 
-/// Deletes records of tokens expired longer than `retention` ago, every hour, where the
-/// server cannot do it with a TTL index.
-fn spawn_pruning(store: MongoStore, retention: Duration) {
+/// Deletes records of tokens expired longer than `retention` ago, every hour: in MongoDB where
+/// the server has no TTL index, and in the embedded store, whose only bound is memory.
+fn spawn_pruning(tokens: Arc<dyn TokenStore>, retention: Duration) {
     tokio::spawn(async move {
-        let tokens = store.tokens();
         let mut every = tokio::time::interval(PRUNE_EVERY);
         loop {
             every.tick().await;
