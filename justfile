@@ -28,6 +28,12 @@ services:
 services-stop:
     bash scripts/test-services.sh stop
 
-# In-process micro-benchmarks (criterion).
+# Micro-benchmarks (criterion), then the load harness in every mode: writes
+# bench/results/{results.json,results.md,latency.svg}.
 bench:
-    cargo bench -p tokener-core
+    cargo bench -p tokener-core --bench mint_verify
+    python3 bench/load.py --modes embedded,mongodb,writebehind
+
+# The load harness alone (e.g. `just load --modes embedded --quick`).
+load *ARGS:
+    python3 bench/load.py {{ARGS}}
