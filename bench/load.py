@@ -208,8 +208,7 @@ def http(method: str, url: str, *, headers: dict | None = None, body: bytes | No
 
 
 def ensure_binary() -> None:
-    if BINARY.exists():
-        return
+    # Always ask cargo: a stale binary would measure old code (cargo does nothing if fresh).
     log("building the release binary: cargo build --release -p tokener-http")
     subprocess.run(["cargo", "build", "--release", "-p", "tokener-http"], cwd=REPO, check=True)
     if not BINARY.exists():

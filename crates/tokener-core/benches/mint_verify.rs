@@ -141,9 +141,13 @@ fn floor_mint_builder(keypair: &KeyPair, issued: SystemTime, expires: SystemTime
 }
 
 /// Deserializes, checks the signatures, runs one authorizer at `now` with `allow if true`.
+///
+/// The limits are `Verifier`'s: biscuit-auth's default `max_time` of 1 ms is short enough for a
+/// descheduled iteration on a busy machine to fail with `RunLimit(Timeout)`.
 fn floor_verify(bearer: &str, root: PublicKey, now: SystemTime) {
     let token = Biscuit::from_base64(bearer, root).unwrap();
     let mut authorizer = AuthorizerBuilder::new()
+        .set_limits(limits())
         .fact(fact("time", &[date(&now)]))
         .unwrap()
         .policy("allow if true")
@@ -153,51 +157,102 @@ fn floor_verify(bearer: &str, root: PublicKey, now: SystemTime) {
     authorizer.authorize().unwrap();
 }
 
+/// What the floor mint benchmarks sign with and sign.
+struct FloorMint {
+    keypair: KeyPair,
+    source: String,
+    issued: SystemTime,
+    expires: SystemTime,
+}
+
+impl FloorMint {
+    /// Also checks that both floor variants write the authority block `mint` writes.
+    fn new() -> Self {
+        let floor = Self {
+            keypair: KeyPair::new(),
+            source: authority_datalog(),
+            issued: now().to_system_time(),
+            expires: expires().to_system_time(),
+        };
+        let root = floor.keypair.public();
+        let block = |bearer: &str, root: PublicKey| {
+            Biscuit::from_base64(bearer, root)
+                .unwrap()
+                .print_block_source(0)
+                .unwrap()
+        };
+        let ring = KeyRing::generate();
+        let core = block(
+            &mint(ring.active(), mint_input()).unwrap().bearer,
+            ring.active().public(),
+        );
+        assert_eq!(
+            block(&floor_mint_datalog(&floor.keypair, &floor.source), root),
+            core
+        );
+        assert_eq!(
+            block(
+                &floor_mint_builder(&floor.keypair, floor.issued, floor.expires),
+                root
+            ),
+            core
+        );
+        floor
+    }
+}
+
+// Fixtures are built on first use, inside `bench_function`, so a filtered run only sets up
+// the benchmarks it runs.
+
 fn floor_mint(c: &mut Criterion) {
-    let keypair = KeyPair::new();
-    let source = authority_datalog();
-    let issued = now().to_system_time();
-    let expires = expires().to_system_time();
-
-    // Both floor variants and `mint` must write the same authority block.
-    let root = keypair.public();
-    let block = |bearer: &str| {
-        Biscuit::from_base64(bearer, root)
-            .unwrap()
-            .print_block_source(0)
-            .unwrap()
-    };
-    let ring = KeyRing::generate();
-    let core = Biscuit::from_base64(
-        mint(ring.active(), mint_input()).unwrap().bearer,
-        ring.active().public(),
-    )
-    .unwrap()
-    .print_block_source(0)
-    .unwrap();
-    assert_eq!(block(&floor_mint_datalog(&keypair, &source)), core);
-    assert_eq!(block(&floor_mint_builder(&keypair, issued, expires)), core);
-
+    let mut state: Option<FloorMint> = None;
     let mut group = c.benchmark_group("floor/biscuit_mint");
     group.bench_function("biscuit_mint_datalog_text", |b| {
-        b.iter(|| floor_mint_datalog(&keypair, black_box(&source)))
+        let s = state.get_or_insert_with(FloorMint::new);
+        b.iter(|| floor_mint_datalog(&s.keypair, black_box(&s.source)))
     });
     group.bench_function("biscuit_mint_builder", |b| {
-        b.iter(|| floor_mint_builder(&keypair, black_box(issued), black_box(expires)))
+        let s = state.get_or_insert_with(FloorMint::new);
+        b.iter(|| floor_mint_builder(&s.keypair, black_box(s.issued), black_box(s.expires)))
     });
     group.finish();
 }
 
-fn floor_verify_group(c: &mut Criterion) {
-    let keypair = KeyPair::new();
-    let root = keypair.public();
-    let bearer = floor_mint_builder(&keypair, now().to_system_time(), expires().to_system_time());
-    let at = now().to_system_time();
-    floor_verify(&bearer, root, at);
+/// A token signed by raw biscuit-auth, and what verifies it.
+struct FloorToken {
+    root: PublicKey,
+    bearer: String,
+    token: Biscuit,
+    at: SystemTime,
+}
 
+impl FloorToken {
+    fn new() -> Self {
+        let keypair = KeyPair::new();
+        let root = keypair.public();
+        let bearer =
+            floor_mint_builder(&keypair, now().to_system_time(), expires().to_system_time());
+        let token = Biscuit::from_base64(&bearer, root).unwrap();
+        let at = now().to_system_time();
+        floor_verify(&bearer, root, at);
+        let mut authorizer = verifier_authorizer(&token, Some(at));
+        assert_eq!(query_claims(&mut authorizer), 6);
+        assert_eq!(query_claims_joined(&mut authorizer), 4);
+        Self {
+            root,
+            bearer,
+            token,
+            at,
+        }
+    }
+}
+
+fn floor_verify_group(c: &mut Criterion) {
+    let mut state: Option<FloorToken> = None;
     let mut group = c.benchmark_group("floor/biscuit_verify");
     group.bench_function("biscuit_verify", |b| {
-        b.iter(|| floor_verify(black_box(&bearer), root, black_box(at)))
+        let s = state.get_or_insert_with(FloorToken::new);
+        b.iter(|| floor_verify(black_box(&s.bearer), s.root, black_box(s.at)))
     });
     group.finish();
 }
@@ -239,53 +294,84 @@ fn query_claims(authorizer: &mut biscuit_auth::Authorizer) -> usize {
     n
 }
 
+/// The same claims in 3 queries: the single-valued claims joined in one (one result exactly
+/// when each of `client`, `issued_at` and `expires_at` has one fact, as `Verifier` requires).
+fn query_claims_joined(authorizer: &mut biscuit_auth::Authorizer) -> usize {
+    let single: Vec<(String, SystemTime, SystemTime)> = authorizer
+        .query(rule(
+            "q",
+            &[var("c"), var("i"), var("e")],
+            &[
+                pred("client", &[var("c")]),
+                pred("issued_at", &[var("i")]),
+                pred("expires_at", &[var("e")]),
+            ],
+        ))
+        .unwrap();
+    let one = |name: &str| rule("q", &[var("v")], &[pred(name, &[var("v")])]);
+    let audiences: Vec<(String,)> = authorizer.query(one("audience")).unwrap();
+    let scopes: Vec<(String,)> = authorizer.query(one("scope")).unwrap();
+    single.len() + audiences.len() + scopes.len()
+}
+
 /// `Verifier::verify`'s steps one at a time, on raw biscuit-auth.
 fn breakdown_verify(c: &mut Criterion) {
-    let keypair = KeyPair::new();
-    let root = keypair.public();
-    let bearer = floor_mint_builder(&keypair, now().to_system_time(), expires().to_system_time());
-    let token = Biscuit::from_base64(&bearer, root).unwrap();
-    let at = now().to_system_time();
-
+    let mut state: Option<FloorToken> = None;
     let mut group = c.benchmark_group("breakdown/verify");
     // Deserialization and the Ed25519 signature checks: the part no verifier can skip.
     group.bench_function("from_base64", |b| {
-        b.iter(|| Biscuit::from_base64(black_box(&bearer), root).unwrap())
+        let s = state.get_or_insert_with(FloorToken::new);
+        b.iter(|| Biscuit::from_base64(black_box(&s.bearer), s.root).unwrap())
     });
     // Loading the token into a fresh authorizer (block decoding, symbol translation).
     group.bench_function("authorizer_build", |b| {
-        b.iter(|| verifier_authorizer(black_box(&token), Some(at)))
+        let s = state.get_or_insert_with(FloorToken::new);
+        b.iter(|| verifier_authorizer(black_box(&s.token), Some(s.at)))
     });
     // What `read_claims` does after the signature check: a build without `time`, 5 queries.
     group.bench_function("read_claims_pass", |b| {
+        let s = state.get_or_insert_with(FloorToken::new);
         b.iter(|| {
-            let mut authorizer = verifier_authorizer(black_box(&token), None);
+            let mut authorizer = verifier_authorizer(black_box(&s.token), None);
             query_claims(&mut authorizer)
         })
     });
     // What `authorize` does: a second build, with `time`, then the checks and policy.
     group.bench_function("authorize_pass", |b| {
+        let s = state.get_or_insert_with(FloorToken::new);
         b.iter(|| {
-            let mut authorizer = verifier_authorizer(black_box(&token), Some(at));
+            let mut authorizer = verifier_authorizer(black_box(&s.token), Some(s.at));
             authorizer.authorize().unwrap()
         })
     });
     // Today's shape: signature check, claims pass, authorize pass.
     group.bench_function("two_pass", |b| {
+        let s = state.get_or_insert_with(FloorToken::new);
         b.iter(|| {
-            let token = Biscuit::from_base64(black_box(&bearer), root).unwrap();
+            let token = Biscuit::from_base64(black_box(&s.bearer), s.root).unwrap();
             let mut claims = verifier_authorizer(&token, None);
             query_claims(&mut claims);
-            let mut authorizer = verifier_authorizer(&token, Some(at));
+            let mut authorizer = verifier_authorizer(&token, Some(s.at));
             authorizer.authorize().unwrap()
         })
     });
     // One authorizer (with `time`) answering the 5 queries and then authorizing.
     group.bench_function("one_pass", |b| {
+        let s = state.get_or_insert_with(FloorToken::new);
         b.iter(|| {
-            let token = Biscuit::from_base64(black_box(&bearer), root).unwrap();
-            let mut authorizer = verifier_authorizer(&token, Some(at));
+            let token = Biscuit::from_base64(black_box(&s.bearer), s.root).unwrap();
+            let mut authorizer = verifier_authorizer(&token, Some(s.at));
             query_claims(&mut authorizer);
+            authorizer.authorize().unwrap()
+        })
+    });
+    // One authorizer, and 3 queries instead of 5.
+    group.bench_function("one_pass_joined", |b| {
+        let s = state.get_or_insert_with(FloorToken::new);
+        b.iter(|| {
+            let token = Biscuit::from_base64(black_box(&s.bearer), s.root).unwrap();
+            let mut authorizer = verifier_authorizer(&token, Some(s.at));
+            query_claims_joined(&mut authorizer);
             authorizer.authorize().unwrap()
         })
     });
@@ -297,12 +383,11 @@ fn breakdown_verify(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 
 fn core_mint(c: &mut Criterion) {
-    let ring = KeyRing::generate();
-    let input = mint_input();
-
+    let mut state: Option<(KeyRing, MintInput)> = None;
     let mut group = c.benchmark_group("core/mint");
     // The input is cloned outside the timed section: `mint` takes it by value.
     group.bench_function("mint", |b| {
+        let (ring, input) = state.get_or_insert_with(|| (KeyRing::generate(), mint_input()));
         b.iter_batched(
             || input.clone(),
             |input| mint(ring.active(), input).unwrap(),
@@ -312,23 +397,51 @@ fn core_mint(c: &mut Criterion) {
     group.finish();
 }
 
-fn core_verify(c: &mut Criterion) {
-    let ring = KeyRing::generate();
-    let bearer = mint(ring.active(), mint_input()).unwrap().bearer;
-    let verifier = Verifier::new(ring.public_keys());
-    let any = VerifyOptions::default();
-    let audience = VerifyOptions::default().audience(Audience::parse(AUDIENCE).unwrap());
-    verifier.verify(&bearer, now(), &any).unwrap();
-    verifier.verify(&bearer, now(), &audience).unwrap();
+/// A token minted by `mint`, and a `Verifier` for it.
+struct CoreToken {
+    bearer: String,
+    verifier: Verifier,
+    any: VerifyOptions,
+    audience: VerifyOptions,
+}
 
+impl CoreToken {
+    fn new() -> Self {
+        let ring = KeyRing::generate();
+        let token = Self {
+            bearer: mint(ring.active(), mint_input()).unwrap().bearer,
+            verifier: Verifier::new(ring.public_keys()),
+            any: VerifyOptions::default(),
+            audience: VerifyOptions::default().audience(Audience::parse(AUDIENCE).unwrap()),
+        };
+        token
+            .verifier
+            .verify(&token.bearer, now(), &token.any)
+            .unwrap();
+        token
+            .verifier
+            .verify(&token.bearer, now(), &token.audience)
+            .unwrap();
+        token
+    }
+}
+
+fn core_verify(c: &mut Criterion) {
+    let mut state: Option<CoreToken> = None;
     let mut group = c.benchmark_group("core/verify");
     group.bench_function("verify", |b| {
-        b.iter(|| verifier.verify(black_box(&bearer), now(), &any).unwrap())
+        let s = state.get_or_insert_with(CoreToken::new);
+        b.iter(|| {
+            s.verifier
+                .verify(black_box(&s.bearer), now(), &s.any)
+                .unwrap()
+        })
     });
     group.bench_function("verify_audience", |b| {
+        let s = state.get_or_insert_with(CoreToken::new);
         b.iter(|| {
-            verifier
-                .verify(black_box(&bearer), now(), &audience)
+            s.verifier
+                .verify(black_box(&s.bearer), now(), &s.audience)
                 .unwrap()
         })
     });
@@ -377,10 +490,11 @@ fn fixture() -> Fixture {
 }
 
 fn service_issue(c: &mut Criterion) {
-    let f = fixture();
+    let mut state: Option<Fixture> = None;
     let mut group = c.benchmark_group("service/issue");
     // Each iteration records a token: the in-memory store grows for the whole benchmark.
     group.bench_function("issue", |b| {
+        let f = state.get_or_insert_with(fixture);
         b.iter(|| {
             f.rt.block_on(f.tokens.issue(
                 black_box(&f.client),
@@ -393,54 +507,84 @@ fn service_issue(c: &mut Criterion) {
     group.finish();
 }
 
-fn service_verify(c: &mut Criterion) {
-    let f = fixture();
-    let bearer =
-        f.rt.block_on(
-            f.tokens
-                .issue(&f.client, &f.secret, IssueRequest::default()),
-        )
-        .unwrap()
-        .bearer;
-    let any = VerifyOptions::default();
-    let audience = VerifyOptions::default().audience(Audience::parse(AUDIENCE).unwrap());
+/// A service holding one issued token.
+struct Issued {
+    f: Fixture,
+    bearer: String,
+    any: VerifyOptions,
+    audience: VerifyOptions,
+}
 
+impl Issued {
+    fn new() -> Self {
+        let f = fixture();
+        let bearer =
+            f.rt.block_on(
+                f.tokens
+                    .issue(&f.client, &f.secret, IssueRequest::default()),
+            )
+            .unwrap()
+            .bearer;
+        Self {
+            f,
+            bearer,
+            any: VerifyOptions::default(),
+            audience: VerifyOptions::default().audience(Audience::parse(AUDIENCE).unwrap()),
+        }
+    }
+}
+
+fn service_verify(c: &mut Criterion) {
+    let mut state: Option<Issued> = None;
     let mut group = c.benchmark_group("service/verify");
     group.bench_function("verify", |b| {
+        let s = state.get_or_insert_with(Issued::new);
         b.iter(|| {
-            f.rt.block_on(f.tokens.verify(black_box(&bearer), &any))
+            s.f.rt
+                .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.any))
                 .unwrap()
         })
     });
     group.bench_function("verify_audience", |b| {
+        let s = state.get_or_insert_with(Issued::new);
         b.iter(|| {
-            f.rt.block_on(f.tokens.verify(black_box(&bearer), &audience))
+            s.f.rt
+                .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.audience))
                 .unwrap()
         })
     });
     group.finish();
 }
 
-fn service_authenticate(c: &mut Criterion) {
-    let f = fixture();
-    // Same length as a generated secret (43 characters), so the hash input is the same size.
-    let wrong = ClientSecret::generate();
-    let unknown = ClientId::parse("nobody").unwrap();
-    assert!(f
-        .rt
-        .block_on(f.tokens.authenticate(&f.client, &f.secret))
-        .is_ok());
-    assert!(f
-        .rt
-        .block_on(f.tokens.authenticate(&f.client, &wrong))
-        .is_err());
-    assert!(f
-        .rt
-        .block_on(f.tokens.authenticate(&unknown, &f.secret))
-        .is_err());
+/// A service with one client, a wrong secret for it and an id no client has.
+struct Credentials {
+    f: Fixture,
+    wrong: ClientSecret,
+    unknown: ClientId,
+}
 
+impl Credentials {
+    fn new() -> Self {
+        let f = fixture();
+        // Same length as a generated secret (43 characters), so the hash input is the same size.
+        let wrong = ClientSecret::generate();
+        let unknown = ClientId::parse("nobody").unwrap();
+        let auth = |id: &ClientId, secret: &ClientSecret| {
+            f.rt.block_on(f.tokens.authenticate(id, secret)).is_ok()
+        };
+        assert!(auth(&f.client, &f.secret));
+        assert!(!auth(&f.client, &wrong));
+        assert!(!auth(&unknown, &f.secret));
+        Self { f, wrong, unknown }
+    }
+}
+
+fn service_authenticate(c: &mut Criterion) {
+    let mut state: Option<Credentials> = None;
     let mut group = c.benchmark_group("service/authenticate");
     group.bench_function("right_secret", |b| {
+        let s = state.get_or_insert_with(Credentials::new);
+        let f = &s.f;
         b.iter(|| {
             f.rt.block_on(
                 f.tokens
@@ -449,18 +593,22 @@ fn service_authenticate(c: &mut Criterion) {
         })
     });
     group.bench_function("wrong_secret", |b| {
+        let s = state.get_or_insert_with(Credentials::new);
+        let f = &s.f;
         b.iter(|| {
             f.rt.block_on(
                 f.tokens
-                    .authenticate(black_box(&f.client), black_box(&wrong)),
+                    .authenticate(black_box(&f.client), black_box(&s.wrong)),
             )
         })
     });
     group.bench_function("unknown_client", |b| {
+        let s = state.get_or_insert_with(Credentials::new);
+        let f = &s.f;
         b.iter(|| {
             f.rt.block_on(
                 f.tokens
-                    .authenticate(black_box(&unknown), black_box(&f.secret)),
+                    .authenticate(black_box(&s.unknown), black_box(&f.secret)),
             )
         })
     });
