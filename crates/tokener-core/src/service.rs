@@ -225,7 +225,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         caller: &ClientId,
         bearer: &str,
     ) -> Result<RevokeOutcome, RevokeError> {
-        let Ok(parsed) = self.verifier.parse(bearer) else {
+        let Ok(parsed) = self.verifier.parse(bearer, self.clock.now()) else {
             return Ok(RevokeOutcome::Unknown);
         };
         if &parsed.claims().client_id != caller {
@@ -258,9 +258,9 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         bearer: &str,
         options: &VerifyOptions,
     ) -> Result<TokenClaims, VerifyFailure> {
-        let parsed = self.verifier.parse(bearer)?;
+        let parsed = self.verifier.parse(bearer, self.clock.now())?;
         let revoked = self.store.is_revoked(&parsed.claims().token_id).await?;
-        Ok(parsed.judge(self.clock.now(), options, revoked)?)
+        Ok(parsed.judge(options, revoked)?)
     }
 }
 

@@ -55,7 +55,10 @@ async fn rotation_keeps_old_tokens_valid_until_the_key_is_removed() {
     );
     let new_token = app.bearer(json!({})).await;
     let inspected = tokener_core::Verifier::new(app_keys(&keys))
-        .parse(&new_token)
+        .parse(
+            &new_token,
+            tokener_core::Clock::now(&tokener_core::SystemClock),
+        )
         .unwrap();
     assert_eq!(
         inspected.claims().key_id,
