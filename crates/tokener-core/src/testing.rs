@@ -51,3 +51,69 @@ pub async fn wait_for_port(port: u16, within: Duration) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A server process of the test's own, in a temporary directory, on a port of its own, which
+/// the test may kill and restart. Killed, and its directory removed, when dropped.
+pub struct PrivateProcess {
+    name: &'static str,
+    /// Holds the server's data and its log (`<name>.log`).
+    pub dir: std::path::PathBuf,
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateProcess {
+    /// A fresh directory and a free port for a server called `name`; nothing runs yet.
+    pub fn new(name: &'static str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tokener-{name}-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).expect("create the server's directory");
+        Self {
+            name,
+            dir,
+            port: free_port(),
+            child: None,
+        }
+    }
+
+    /// Runs `command` (which must listen on [`Self::port`]), logging to `<dir>/<name>.log`, and
+    /// waits until the port accepts connections.
+    pub async fn spawn(&mut self, mut command: tokio::process::Command) {
+        assert!(self.child.is_none(), "{} is already running", self.name);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.log", self.name)))
+            .expect("open the log");
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.name));
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(20)).await;
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill the server");
+        }
+    }
+}
+
+impl Drop for PrivateProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -9,12 +9,11 @@
 // Test support: a broken test environment should stop the test loudly.
 #![allow(clippy::expect_used, clippy::panic)]
 
-pub use tokener_core::testing::{free_port, service_var, wait_for_port};
+pub use tokener_core::testing::{free_port, service_var, wait_for_port, PrivateProcess};
 
 use crate::{MongoConfig, MongoStore};
 use mongodb::bson::doc;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
 pub const MONGODB_URI: &str = "TOKENER_TEST_MONGODB_URI";
@@ -93,28 +92,20 @@ pub async fn is_ferretdb(db: &mongodb::Database) -> bool {
 }
 
 /// A FerretDB of the test's own (SQLite backend, in a temporary directory), which the test may
-/// kill and restart. Killed, and its directory removed, when dropped.
+/// kill and restart; see [`PrivateProcess`] for `dir`, `port`, `kill` and `pid`.
 pub struct PrivateFerretDb {
     binary: String,
-    pub dir: PathBuf,
-    pub port: u16,
-    child: Option<tokio::process::Child>,
+    process: PrivateProcess,
 }
 
 impl PrivateFerretDb {
     /// `None` when the test should be skipped.
     pub async fn start() -> Option<Self> {
         let binary = service_var(FERRETDB_BIN)?;
-        let dir =
-            std::env::temp_dir().join(format!("tokener-ferretdb-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
-        std::fs::create_dir_all(dir.join("state")).expect("create the state directory");
-        let mut server = Self {
-            binary,
-            dir,
-            port: free_port(),
-            child: None,
-        };
+        let process = PrivateProcess::new("ferretdb");
+        std::fs::create_dir_all(process.dir.join("data")).expect("create the data directory");
+        std::fs::create_dir_all(process.dir.join("state")).expect("create the state directory");
+        let mut server = Self { binary, process };
         server.restart().await;
         Some(server)
     }
@@ -125,13 +116,8 @@ impl PrivateFerretDb {
 
     /// Starts the server (again) on the same port with the same data.
     pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("ferretdb.log"))
-            .expect("open the log");
-        let child = tokio::process::Command::new(&self.binary)
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
             .arg("--handler=sqlite")
             .arg(format!(
                 "--sqlite-url=file:{}/",
@@ -141,36 +127,21 @@ impl PrivateFerretDb {
             .arg(format!("--listen-addr=127.0.0.1:{}", self.port))
             .arg("--debug-addr=-")
             .arg("--telemetry=disable")
-            .arg("--log-level=WARN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start ferretdb");
-        self.child = Some(child);
-        wait_for_port(self.port, Duration::from_secs(20)).await;
-    }
-
-    /// The server's process id while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(|c| c.id())
-    }
-
-    /// SIGKILL: a crash, not a clean shutdown.
-    pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("kill ferretdb");
-        }
+            .arg("--log-level=WARN");
+        self.process.spawn(command).await;
     }
 }
 
-impl Drop for PrivateFerretDb {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl std::ops::Deref for PrivateFerretDb {
+    type Target = PrivateProcess;
+    fn deref(&self) -> &PrivateProcess {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for PrivateFerretDb {
+    fn deref_mut(&mut self) -> &mut PrivateProcess {
+        &mut self.process
     }
 }
 

@@ -8,12 +8,10 @@
 // Test support: a broken test environment should stop the test loudly.
 #![allow(clippy::expect_used, clippy::panic)]
 
-pub use tokener_core::testing::{free_port, service_var, wait_for_port};
+pub use tokener_core::testing::{free_port, service_var, wait_for_port, PrivateProcess};
 
 use crate::{RedisConfig, RedisQueue, RedisStore};
 use deadpool_redis::redis;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokener_core::{EntryId, StoreError};
 
@@ -132,28 +130,20 @@ pub async fn dead_letters(store: &RedisStore) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-/// A Redis of the test's own, durable as production should be (`appendonly yes`,
-/// `appendfsync always`, no RDB snapshots), in a temporary directory, which the test may kill
-/// and restart. Killed, and its directory removed, when dropped.
+/// A Redis of the test's own (AOF with `appendfsync always`, in a temporary directory), which
+/// the test may kill and restart; see [`PrivateProcess`] for `dir`, `port`, `kill` and `pid`.
 pub struct PrivateRedis {
     binary: String,
-    pub dir: PathBuf,
-    pub port: u16,
-    child: Option<tokio::process::Child>,
+    process: PrivateProcess,
 }
 
 impl PrivateRedis {
     /// `None` when the test should be skipped.
     pub async fn start() -> Option<Self> {
         let binary = service_var(REDIS_BIN)?;
-        let dir =
-            std::env::temp_dir().join(format!("tokener-redis-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).expect("create the data directory");
         let mut server = Self {
             binary,
-            dir,
-            port: free_port(),
-            child: None,
+            process: PrivateProcess::new("redis"),
         };
         server.restart().await;
         Some(server)
@@ -166,33 +156,20 @@ impl PrivateRedis {
     /// Starts the server (again) on the same port with the same data directory, and waits
     /// until it answers (after replaying its append-only file).
     pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("redis.log"))
-            .expect("open the log");
-        let child = tokio::process::Command::new(&self.binary)
-            .arg("--port")
-            .arg(self.port.to_string())
-            .arg("--bind")
-            .arg("127.0.0.1")
-            .arg("--appendonly")
-            .arg("yes")
-            .arg("--appendfsync")
-            .arg("always")
-            .arg("--save")
-            .arg("")
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .arg("--dir")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone the log handle"))
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        wait_for_port(self.port, Duration::from_secs(20)).await;
+            .arg(&self.dir);
+        self.process.spawn(command).await;
         // Accepting connections is not answering: while loading the AOF Redis says LOADING.
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = redis::Client::open(self.url()).expect("valid URL");
@@ -210,20 +187,17 @@ impl PrivateRedis {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
 
-    /// SIGKILL: a crash, not a clean shutdown.
-    pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("kill redis-server");
-        }
+impl std::ops::Deref for PrivateRedis {
+    type Target = PrivateProcess;
+    fn deref(&self) -> &PrivateProcess {
+        &self.process
     }
 }
 
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl std::ops::DerefMut for PrivateRedis {
+    fn deref_mut(&mut self) -> &mut PrivateProcess {
+        &mut self.process
     }
 }
