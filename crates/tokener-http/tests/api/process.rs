@@ -337,3 +337,74 @@ async fn crash_test_nothing_acknowledged_is_lost() {
     assert_eq!(documents as usize, found.len(), "no duplicate documents");
     drop(service);
 }
+
+/// SIGTERM in write-behind mode: the service stops accepting, drains the queue into MongoDB,
+/// and exits 0 with every acknowledged token recorded.
+#[tokio::test]
+async fn graceful_stop_drains_the_write_behind_queue() {
+    use mongodb::bson::{doc, Document};
+    use tokener_redis::testing::{service_var, REDIS_URL};
+
+    let Some(mongo) = PrivateFerretDb::start().await else {
+        return;
+    };
+    let Some(redis_url) = service_var(REDIS_URL) else {
+        return;
+    };
+    let dir = mongo.dir.clone();
+    let prefix = format!("drain{}", std::process::id());
+    let env = vec![
+        ("TOKENER_MONGODB_URI", mongo.uri()),
+        ("TOKENER_MONGODB_DATABASE", "drain".to_string()),
+        ("TOKENER_REDIS_URL", redis_url),
+        ("TOKENER_REDIS_PREFIX", prefix),
+        ("TOKENER_BOOTSTRAP_CLIENT_ID", "smoke".to_string()),
+        ("TOKENER_BOOTSTRAP_CLIENT_SECRET", SECRET.to_string()),
+        ("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", "10".to_string()),
+    ];
+    let port = free_port();
+    let mut service = Service::start_with(&[], &env, dir.join("tokener.log"), port);
+    let http = reqwest::Client::new();
+    wait_for_port(port, Duration::from_secs(30)).await;
+    until_status(&http, &format!("{}/readyz", service.base), 200).await;
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        let body: serde_json::Value = http
+            .post(format!("{}/token", service.base))
+            .basic_auth("smoke", Some(SECRET))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(body["token_id"].as_str().unwrap().to_string());
+    }
+    let pid = service.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let exit = loop {
+        if let Some(exit) = service.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "tokener did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    // Right after the exit, without any other instance running: everything is in MongoDB.
+    let tokens = tokener_mongo::testing::raw_client(&mongo.uri())
+        .await
+        .database("drain")
+        .collection::<Document>("tokens");
+    for id in &ids {
+        assert!(
+            tokens.find_one(doc! {"_id": id}).await.unwrap().is_some(),
+            "{id} was not drained"
+        );
+    }
+    assert!(service.logs().contains("write-behind queue drained"));
+}
