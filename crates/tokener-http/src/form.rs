@@ -1,4 +1,5 @@
-//! `application/x-www-form-urlencoded` bodies of the OAuth2 endpoints (RFC 6749 §3.2: a
+//! Request bodies: the declared media type, and the `application/x-www-form-urlencoded`
+//! bodies of the OAuth2 endpoints (RFC 6749 §3.2: a
 //! parameter sent more than once is an error, and so is a parameter without a value where one
 //! is needed).
 
@@ -12,18 +13,18 @@ pub const MAX_FORM_BYTES: usize = 32 * 1024;
 
 pub struct Form(HashMap<String, String>);
 
+/// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
+pub fn declares_media_type(req: &HttpRequest, media_type: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type))
+}
+
 impl Form {
     pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, ApiError> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !is_form {
+        if !declares_media_type(req, "application/x-www-form-urlencoded") {
             return Err(ApiError::invalid_request(
                 "the request body must be application/x-www-form-urlencoded",
             ));

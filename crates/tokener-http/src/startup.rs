@@ -51,24 +51,17 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let fallbacks = storage
+            .write_behind
+            .as_ref()
+            .map(|parts| parts.fallbacks.clone());
         let background = storage.write_behind.map(|parts| {
             let consumer = settings
                 .instance_name
                 .clone()
                 .unwrap_or_else(|| format!("{}-{port}", hostname()));
             tracing::info!(consumer = %consumer, "write-behind worker started");
-            let fallbacks = parts.fallbacks.clone();
-            let gauge = metrics.writebehind_fallbacks.clone();
-            let background =
-                Background::start(parts.queue, parts.permanent, consumer, metrics.clone());
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(1));
-                loop {
-                    every.tick().await;
-                    gauge.set(i64::try_from(fallbacks()).unwrap_or(i64::MAX));
-                }
-            });
-            background
+            Background::start(parts, consumer, metrics.clone())
         });
         let state = web::Data::new(AppState {
             metrics,
@@ -87,6 +80,7 @@ impl Application {
             ),
             dependencies: storage.dependencies,
             public_url: settings.public_url.clone(),
+            fallbacks,
             storage: storage.mode,
         });
 

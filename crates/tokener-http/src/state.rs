@@ -35,6 +35,9 @@ pub struct AppState {
     pub clients: Clients,
     pub limiter: Limiter,
     pub dependencies: Vec<Arc<dyn Dependency>>,
+    /// In write-behind mode, how many records were written through because Redis refused them
+    /// (read when `/metrics` is scraped, so the gauge is never stale).
+    pub fallbacks: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
     /// The issuer of the RFC 8414 metadata, if configured.
     pub public_url: Option<String>,
     /// How the service stores tokens, as reported by `GET /`.

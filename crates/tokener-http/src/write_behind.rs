@@ -2,6 +2,7 @@
 //! MongoDB, with backoff while MongoDB is down, and a bounded drain on shutdown.
 
 use crate::metrics::Metrics;
+use crate::storage::WriteBehindParts;
 use std::sync::Arc;
 use std::time::Duration;
 use tokener_core::write_behind::{WorkerConfig, WriteBehindWorker};
@@ -11,7 +12,7 @@ use tokio::sync::watch;
 /// The first pause after a failed cycle; doubled on each further failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// How often queue depth, lag and dead letters are read for the metrics and logs.
+/// How often queue depth, lag and dead letters are read for the metrics.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// The queue and store types of the write-behind mode, erased.
@@ -26,15 +27,10 @@ pub struct Background {
 }
 
 impl Background {
-    pub fn start(
-        queue: Arc<dyn RecordQueue>,
-        permanent: Arc<dyn TokenStore>,
-        consumer: String,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn start(parts: WriteBehindParts, consumer: String, metrics: Arc<Metrics>) -> Self {
         let worker = Arc::new(WriteBehindWorker::new(
-            queue,
-            permanent,
+            parts.queue,
+            parts.permanent,
             WorkerConfig::default(),
         ));
         let (stop, stopped) = watch::channel(false);

@@ -71,6 +71,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Metrics in the Prometheus text format", body = String,
         content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Some(fallbacks) = &state.fallbacks {
+        state
+            .metrics
+            .writebehind_fallbacks
+            .set(i64::try_from(fallbacks()).unwrap_or(i64::MAX));
+    }
     HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -145,13 +145,7 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
 
 /// 415 unless the body is declared `application/json`.
 pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if is_json {
+    if crate::form::declares_media_type(req, "application/json") {
         return Ok(());
     }
     Err(ApiError::new(
