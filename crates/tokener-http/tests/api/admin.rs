@@ -1,19 +1,7 @@
 //! The admin API: guarded by Tokener's own tokens with the `tokener:admin` scope.
 
-use crate::helpers::{assert_error, spawn_app_with, TestApp, CLIENT_ID};
+use crate::helpers::{assert_error, spawn_admin_app, TestApp, CLIENT_ID};
 use serde_json::json;
-
-async fn admin_app() -> (TestApp, String) {
-    let app = spawn_app_with(&[(
-        "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
-        "orders:read tokener:admin",
-    )])
-    .await;
-    let token = app
-        .bearer(json!({"scope": ["tokener:admin"], "ttl_seconds": 300}))
-        .await;
-    (app, token)
-}
 
 fn admin(
     app: &TestApp,
@@ -26,7 +14,7 @@ fn admin(
 
 #[tokio::test]
 async fn admin_routes_refuse_everyone_else() {
-    let (app, admin_token) = admin_app().await;
+    let (app, admin_token) = spawn_admin_app().await;
     let plain = app.bearer(json!({"scope": ["orders:read"]})).await;
     let routes = [
         (reqwest::Method::GET, "/admin/clients"),
@@ -82,7 +70,7 @@ async fn admin_routes_refuse_everyone_else() {
 
 #[tokio::test]
 async fn client_lifecycle() {
-    let (app, token) = admin_app().await;
+    let (app, token) = spawn_admin_app().await;
     let created = admin(&app, reqwest::Method::POST, "/admin/clients", &token)
         .json(&json!({"client_id": "shipping", "scopes": ["shipping:read"], "audiences": ["orders"], "max_ttl_seconds": 600}))
         .send()
@@ -251,7 +239,7 @@ async fn client_lifecycle() {
 
 #[tokio::test]
 async fn admin_revokes_any_token_by_id() {
-    let (app, token) = admin_app().await;
+    let (app, token) = spawn_admin_app().await;
     let victim = app.bearer(json!({"scope": ["orders:read"]})).await;
     let id = app.introspect(&victim).await["jti"]
         .as_str()

@@ -1,6 +1,6 @@
 //! The `tokener` command line, run as a process against an app on a random port.
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::spawn_admin_app;
 use serde_json::json;
 use std::process::{Command, Output};
 
@@ -40,19 +40,9 @@ fn keys_generate_writes_a_private_file_once() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-async fn admin_app() -> (TestApp, String) {
-    let app = spawn_app_with(&[(
-        "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
-        "orders:read tokener:admin",
-    )])
-    .await;
-    let token = app.bearer(json!({"scope": ["tokener:admin"]})).await;
-    (app, token)
-}
-
 #[tokio::test]
 async fn token_verify_offline_with_the_keys_url_and_inspect() {
-    let (app, _) = admin_app().await;
+    let (app, _) = spawn_admin_app().await;
     let token = app.bearer(json!({"scope": ["orders:read"]})).await;
     let address = app.address.clone();
     let t = token.clone();
@@ -126,7 +116,7 @@ async fn token_verify_offline_with_the_keys_url_and_inspect() {
 
 #[tokio::test]
 async fn client_commands_go_through_the_admin_api() {
-    let (app, admin) = admin_app().await;
+    let (app, admin) = spawn_admin_app().await;
     let env = [
         ("TOKENER_URL", app.address.clone()),
         ("TOKENER_ADMIN_TOKEN", admin.clone()),

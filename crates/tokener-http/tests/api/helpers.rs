@@ -1,8 +1,11 @@
 //! One way to start the application for a test: on a random port, with a known client.
 
-use std::collections::HashMap;
+use mongodb::bson::{doc, Document};
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 use tokener_http::configuration::Settings;
 use tokener_http::startup::Application;
+use tokener_mongo::testing::raw_client;
 
 pub const CLIENT_ID: &str = "billing";
 pub const CLIENT_SECRET: &str = "billing-secret-of-at-least-32-characters";
@@ -168,6 +171,18 @@ impl TestApp {
             .expect("a JSON body")
     }
 
+    /// The `GET /metrics` exposition text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
     /// A form POST to an OAuth2 endpoint, authenticated as the test client by HTTP Basic.
     pub async fn oauth(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
@@ -192,5 +207,61 @@ impl TestApp {
         let response = self.oauth("/oauth2/introspect", &[("token", token)]).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+}
+
+/// The app with the test client allowed `tokener:admin`, and an admin token of that client.
+pub async fn spawn_admin_app() -> (TestApp, String) {
+    let app = spawn_app_with(&[(
+        "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
+        "orders:read tokener:admin",
+    )])
+    .await;
+    let token = app
+        .bearer(serde_json::json!({"scope": ["tokener:admin"], "ttl_seconds": 300}))
+        .await;
+    (app, token)
+}
+
+/// A key file with one fresh key, in the temporary directory, named after `name`; so that
+/// instances sharing it (or a restarted one) verify each other's tokens.
+pub fn key_file(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{name}-keys.json"));
+    std::fs::write(&path, tokener_core::KeyRing::generate().to_json()).unwrap();
+    path
+}
+
+/// Waits until MongoDB holds every id (and returns how many documents there are).
+pub async fn until_all_in_mongodb(
+    uri: &str,
+    database: &str,
+    ids: &[String],
+    within: Duration,
+) -> u64 {
+    let tokens = raw_client(uri)
+        .await
+        .database(database)
+        .collection::<Document>("tokens");
+    let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + within;
+    loop {
+        let found: BTreeSet<String> = tokens
+            .distinct("_id", doc! {})
+            .await
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing = wanted.iter().filter(|id| !found.contains(**id)).count();
+        if missing == 0 {
+            return tokens.count_documents(doc! {}).await.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} acknowledged tokens never reached MongoDB"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -1,6 +1,6 @@
 //! The service on MongoDB (write-through), against a real MongoDB-wire server.
 
-use crate::helpers::{base_vars, spawn_app_with_vars, TestApp, CLIENT_ID};
+use crate::helpers::{base_vars, key_file, spawn_app_with_vars, TestApp, CLIENT_ID};
 use mongodb::bson::{doc, Document};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -8,13 +8,6 @@ use std::time::Duration;
 use tokener_mongo::testing::{
     raw_client, service_var, unique_database, PrivateFerretDb, MONGODB_URI,
 };
-
-/// A signing key file in a temporary directory, so a restarted service verifies old tokens.
-fn key_file() -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("{}-keys.json", unique_database()));
-    std::fs::write(&path, tokener_core::KeyRing::generate().to_json()).unwrap();
-    path
-}
 
 fn mongo_vars(uri: &str, database: &str, keys: &std::path::Path) -> HashMap<String, String> {
     let mut vars = base_vars();
@@ -34,7 +27,7 @@ async fn issued_tokens_are_recorded_in_mongodb_and_survive_a_restart() {
         return;
     };
     let database = unique_database();
-    let keys = key_file();
+    let keys = key_file(&database);
     let app = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
     let home: serde_json::Value = app.get_json("/").await;
     assert_eq!(home["storage"], "mongodb");
@@ -153,8 +146,9 @@ async fn mongodb_outage_gives_503_then_issuance_recovers_without_restart() {
     let Some(mut server) = PrivateFerretDb::start().await else {
         return;
     };
-    let keys = key_file();
-    let app = spawn_app_with_vars(mongo_vars(&server.uri(), &unique_database(), &keys)).await;
+    let database = unique_database();
+    let keys = key_file(&database);
+    let app = spawn_app_with_vars(mongo_vars(&server.uri(), &database, &keys)).await;
     assert_eq!(app.token(None).await.status(), 200);
     assert_eq!(
         app.http
@@ -213,7 +207,7 @@ async fn a_revocation_on_one_instance_is_honoured_by_another() {
         return;
     };
     let database = unique_database();
-    let keys = key_file();
+    let keys = key_file(&database);
     let a = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
     let b = spawn_app_with_vars(mongo_vars(&uri, &database, &keys)).await;
     let token = a.bearer(json!({})).await;

@@ -1,6 +1,7 @@
 //! The real binary as an operator runs it: a TOML config, MongoDB, a full token flow, the logs
 //! it writes, readiness through an outage, and a graceful stop.
 
+use crate::helpers::until_all_in_mongodb;
 use serde_json::json;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -55,6 +56,24 @@ impl Service {
             child,
             base: format!("http://127.0.0.1:{port}"),
             log,
+        }
+    }
+
+    /// SIGTERM, then the exit status (within 40 s, the longest graceful stop allowed).
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(Instant::now() < deadline, "tokener did not stop on SIGTERM");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -189,20 +208,7 @@ async fn operator_smoke_run() {
     until_status(&http, &format!("{}/readyz", service.base), 200).await;
 
     // A graceful stop: SIGTERM, exit 0.
-    let pid = service.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let exit = loop {
-        if let Some(exit) = service.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "tokener did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let exit = service.terminate().await;
     assert!(exit.success(), "graceful stop exits 0: {exit:?}");
 
     // Nothing secret reached the logs, though they ran at debug level.
@@ -222,7 +228,6 @@ async fn operator_smoke_run() {
 /// once.
 #[tokio::test]
 async fn crash_test_nothing_acknowledged_is_lost() {
-    use mongodb::bson::{doc, Document};
     use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
     use tokener_redis::testing::PrivateRedis;
@@ -301,40 +306,27 @@ async fn crash_test_nothing_acknowledged_is_lost() {
     mongo.restart().await;
     let service = Service::start_with(&[], &env, log, port);
     wait_for_port(port, Duration::from_secs(30)).await;
-    let tokens = tokener_mongo::testing::raw_client(&mongo.uri())
-        .await
-        .database("crash")
-        .collection::<Document>("tokens");
-    let wanted: BTreeSet<&str> = acknowledged.iter().map(String::as_str).collect();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let found = loop {
-        let found: BTreeSet<String> = tokens
-            .distinct("_id", doc! {})
-            .await
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if wanted.iter().all(|id| found.contains(*id)) {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} acknowledged tokens missing",
-            wanted.iter().filter(|id| !found.contains(**id)).count()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let documents = tokens.count_documents(doc! {}).await.unwrap();
+    let documents = until_all_in_mongodb(
+        &mongo.uri(),
+        "crash",
+        &acknowledged,
+        Duration::from_secs(90),
+    )
+    .await;
+    let unique: BTreeSet<&String> = acknowledged.iter().collect();
+    assert_eq!(
+        unique.len(),
+        acknowledged.len(),
+        "no token id was acknowledged twice"
+    );
+    // Documents are keyed by token id, so a record written twice is still one document; more
+    // documents than acknowledged tokens are records enqueued whose answer never left the
+    // killed process.
     eprintln!(
-        "crash test: {} tokens acknowledged, {} found in MongoDB, {} documents",
-        wanted.len(),
-        wanted.iter().filter(|id| found.contains(**id)).count(),
+        "crash test: {} tokens acknowledged, all found in MongoDB, {} documents",
+        acknowledged.len(),
         documents
     );
-    assert_eq!(documents as usize, found.len(), "no duplicate documents");
     drop(service);
 }
 
@@ -342,7 +334,6 @@ async fn crash_test_nothing_acknowledged_is_lost() {
 /// and exits 0 with every acknowledged token recorded.
 #[tokio::test]
 async fn graceful_stop_drains_the_write_behind_queue() {
-    use mongodb::bson::{doc, Document};
     use tokener_redis::testing::{service_var, REDIS_URL};
 
     let Some(mongo) = PrivateFerretDb::start().await else {
@@ -380,31 +371,9 @@ async fn graceful_stop_drains_the_write_behind_queue() {
             .unwrap();
         ids.push(body["token_id"].as_str().unwrap().to_string());
     }
-    let pid = service.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let exit = loop {
-        if let Some(exit) = service.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "tokener did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let exit = service.terminate().await;
     assert!(exit.success(), "{exit:?}");
     // Right after the exit, without any other instance running: everything is in MongoDB.
-    let tokens = tokener_mongo::testing::raw_client(&mongo.uri())
-        .await
-        .database("drain")
-        .collection::<Document>("tokens");
-    for id in &ids {
-        assert!(
-            tokens.find_one(doc! {"_id": id}).await.unwrap().is_some(),
-            "{id} was not drained"
-        );
-    }
+    until_all_in_mongodb(&mongo.uri(), "drain", &ids, Duration::ZERO).await;
     assert!(service.logs().contains("write-behind queue drained"));
 }

@@ -204,15 +204,7 @@ async fn over_the_rate_limit_is_429_with_retry_after() {
         .await;
     assert_error(response, 429, "rate_limited").await;
     // Wrong secrets count too: the limit also slows down guessing.
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("tokener_rate_limited_total 2"),
         "{metrics}"
