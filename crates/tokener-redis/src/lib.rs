@@ -35,6 +35,7 @@
 
 mod cache;
 mod config;
+mod connection;
 mod errors;
 mod queue;
 mod rate;

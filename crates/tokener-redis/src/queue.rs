@@ -12,12 +12,12 @@
 //! If the stream or the group disappears (a flush, a lost Redis), the group is recreated and
 //! the operation retried once.
 
+use crate::connection::Conn;
 use crate::errors::{has_code, NO_GROUP};
 use crate::reply::{self, RawEntry, RECORD_FIELD};
 use crate::store::Shared;
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
-use deadpool_redis::Connection;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -88,7 +88,7 @@ impl RedisQueue {
         work: F,
     ) -> Result<T, StoreError>
     where
-        F: Fn(Connection) -> Fut,
+        F: Fn(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         match self.shared.run_raw(operation, extra, &work).await? {

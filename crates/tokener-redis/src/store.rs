@@ -3,10 +3,11 @@
 
 use crate::cache::RedisTokenCache;
 use crate::config::RedisConfig;
+use crate::connection::{Conn, SharedConnection};
 use crate::errors::{has_code, to_store_error, BUSY_GROUP};
 use crate::queue::RedisQueue;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, RedisError, Value};
-use deadpool_redis::{Connection, Manager, Pool, Runtime};
+use deadpool_redis::{Manager, Pool, Runtime};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use tokener_core::StoreError;
 
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
+    /// Where the non-blocking commands run (see [`crate::connection`]).
+    pub(crate) connection: SharedConnection,
     pub(crate) config: RedisConfig,
     pub(crate) stream_key: String,
     pub(crate) dead_letter_key: String,
@@ -21,9 +24,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Runs `work` on a pooled connection, bounded by the command timeout plus `extra` (the
-    /// blocking time a command asks for). The bound covers waiting for a connection too, so a
-    /// dead Redis costs the caller at most that long.
+    /// Runs `work` bounded by the command timeout plus `extra` (the blocking time a command
+    /// asks for): on the shared multiplexed connection, or on a pooled one when the command
+    /// blocks (`extra` above zero). The bound covers getting a connection too, so a dead Redis
+    /// costs the caller at most that long.
     pub(crate) async fn run<T, F, Fut>(
         &self,
         operation: &'static str,
@@ -31,7 +35,7 @@ impl Shared {
         work: F,
     ) -> Result<T, StoreError>
     where
-        F: FnOnce(Connection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         self.run_raw(operation, extra, work)
@@ -49,12 +53,18 @@ impl Shared {
         work: F,
     ) -> Result<Result<T, RedisError>, StoreError>
     where
-        F: FnOnce(Connection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         let limit = self.config.command_timeout + extra;
+        let shared = extra.is_zero();
         let attempt = async {
-            let connection = self.pool.get().await.map_err(|error| {
+            let connection = if shared {
+                self.connection.get(&self.pool).await.map(Conn::Shared)
+            } else {
+                self.pool.get().await.map(Conn::Pooled)
+            };
+            let connection = connection.map_err(|error| {
                 StoreError::unavailable(format!(
                     "{operation}: no Redis connection: {}",
                     self.config.scrub(&error.to_string())
@@ -62,15 +72,24 @@ impl Shared {
             })?;
             Ok(work(connection).await)
         };
-        // Dropping the attempt on expiry drops the connection too; the pool checks a
-        // connection with a PING before handing it out again and replaces broken ones.
-        tokio::time::timeout(limit, attempt)
-            .await
-            .map_err(|_elapsed| {
-                StoreError::unavailable(format!(
-                    "{operation}: Redis did not answer within {limit:?}"
-                ))
-            })?
+        // Dropping the attempt on expiry drops a pooled connection too (the pool checks it
+        // with a PING before handing it out again); the shared one is replaced, as it may be
+        // stuck.
+        let outcome = tokio::time::timeout(limit, attempt).await;
+        if shared {
+            match &outcome {
+                Ok(Ok(Err(error))) if SharedConnection::breaks_connection(error) => {
+                    self.connection.discard()
+                }
+                Err(_elapsed) => self.connection.discard(),
+                _ => {}
+            }
+        }
+        outcome.map_err(|_elapsed| {
+            StoreError::unavailable(format!(
+                "{operation}: Redis did not answer within {limit:?}"
+            ))
+        })?
     }
 
     pub(crate) fn store_error(&self, operation: &str, error: &RedisError) -> StoreError {
@@ -206,6 +225,7 @@ impl RedisStore {
             .map_err(|e| StoreError::unavailable(format!("Redis pool: {e}")))?;
         let shared = Arc::new(Shared {
             pool,
+            connection: SharedConnection::default(),
             stream_key: config.stream_key(),
             dead_letter_key: config.dead_letter_key(),
             cache_prefix: config.cache_prefix(),
