@@ -503,8 +503,10 @@ async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
     queue
         .expect_enqueue()
         .returning(|_| Err(StoreError::unavailable("redis down")));
+    // The cached copy is written alongside the enqueue; caching a record that is then written
+    // through is harmless.
     let mut cache = MockTokenCache::new();
-    cache.expect_put_record().never();
+    cache.expect_put_record().returning(|_| Ok(()));
     let permanent = InMemoryTokenStore::new();
     let store = WriteBehindStore::new(queue, cache, permanent.clone());
     let record = sample_record("billing", NOW + 3600);
@@ -524,7 +526,11 @@ async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
     permanent
         .expect_record()
         .returning(|_| Err(StoreError::unavailable("mongodb down")));
-    let store = WriteBehindStore::new(queue, MockTokenCache::new(), permanent);
+    let mut cache = MockTokenCache::new();
+    cache
+        .expect_put_record()
+        .returning(|_| Err(StoreError::unavailable("redis down")));
+    let store = WriteBehindStore::new(queue, cache, permanent);
     let err = store
         .record(&sample_record("billing", NOW + 3600))
         .await
@@ -614,6 +620,39 @@ async fn clients_are_cached_and_evicted_on_change() {
     );
     assert_eq!(registry.get(&client.id).await.unwrap(), Some(disabled));
     assert_eq!(registry.list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_in_process_tier_is_evicted_here_and_lapses_elsewhere() {
+    // Two instances sharing one registry and one shared cache.
+    let cache = InMemoryTokenCache::new();
+    let shared_registry = InMemoryClientRegistry::new();
+    let ttl = std::time::Duration::from_millis(300);
+    let here = CachedClientRegistry::with_local_ttl(cache.clone(), shared_registry.clone(), ttl);
+    let there = CachedClientRegistry::with_local_ttl(cache.clone(), shared_registry.clone(), ttl);
+    let client = tokener_core::contract::sample_client("billing");
+    here.upsert(&client).await.unwrap();
+    assert_eq!(there.get(&client.id).await.unwrap().as_ref(), Some(&client));
+
+    let mut disabled = client.clone();
+    disabled.disabled = true;
+    here.upsert(&disabled).await.unwrap();
+    assert_eq!(
+        here.get(&client.id).await.unwrap().as_ref(),
+        Some(&disabled),
+        "the instance that made the change sees it at once"
+    );
+    assert_eq!(
+        there.get(&client.id).await.unwrap().as_ref(),
+        Some(&client),
+        "another instance keeps its copy until it lapses"
+    );
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        there.get(&client.id).await.unwrap().as_ref(),
+        Some(&disabled),
+        "and then reads the change"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,9 @@
 //! Black-box tests of the HTTP API: the app runs on a random port and is called over HTTP.
 
+// The tests' futures nest the whole application's (the app is built inside each test), deeper
+// than the compiler's default limit for computing their layout.
+#![recursion_limit = "256"]
+
 mod admin;
 mod cli;
 mod helpers;
