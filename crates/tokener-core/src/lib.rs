@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod cache;
+pub mod client_reuse;
 pub mod clients;
 #[cfg(feature = "contract-tests")]
 pub mod contract;

@@ -258,78 +258,20 @@ impl<Q: RecordQueue, C: TokenCache, S: TokenStore> TokenStore for WriteBehindSto
     }
 }
 
-/// Cache-aside for the client registry, in two tiers: a copy in this process kept for
-/// [`LOCAL_CLIENT_TTL`], then the shared cache, then the registry. Changes go to the registry
-/// and then evict both cached copies.
+/// Cache-aside for the client registry: reads try the cache first, changes go to the registry
+/// and then evict the cached copy.
 ///
-/// A cached client may be up to the shared cache's client time-to-live out of date when a read
-/// that started before a change puts the old version back after the eviction; the short TTL
-/// bounds that window (a disabled client may authenticate for at most that long). Other
-/// instances' local copies are not evicted: a change reaches them within [`LOCAL_CLIENT_TTL`].
+/// A cached client may be up to the cache's client time-to-live out of date when a read that
+/// started before a change puts the old version back after the eviction; the short TTL bounds
+/// that window (a disabled client may authenticate for at most that long).
 pub struct CachedClientRegistry<C, R> {
     cache: C,
     registry: R,
-    local: LocalClients,
-}
-
-/// How long a client read from the shared cache is reused in this process.
-///
-/// One second: every token request authenticates its client, and asking Redis each time cost
-/// a round trip per token (measured: ~10% of a token's CPU in write-behind mode); reusing the
-/// copy for a second makes that one read per client per second, while a disabled client or a
-/// rotated secret still takes effect on every instance within a second.
-pub const LOCAL_CLIENT_TTL: Duration = Duration::from_secs(1);
-
-/// The in-process tier: found clients only (unknown ids are never kept, so guessing ids
-/// cannot grow it), each with the time it was read.
-struct LocalClients {
-    ttl: Duration,
-    entries: std::sync::Mutex<HashMap<ClientId, (Client, std::time::Instant)>>,
-}
-
-impl LocalClients {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, (Client, std::time::Instant)>> {
-        // Every write replaces or removes a whole entry, so a poisoned map is still consistent.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn get(&self, id: &ClientId) -> Option<Client> {
-        let entries = self.lock();
-        let (client, read_at) = entries.get(id)?;
-        (read_at.elapsed() < self.ttl).then(|| client.clone())
-    }
-
-    fn put(&self, client: &Client) {
-        if !self.ttl.is_zero() {
-            self.lock().insert(
-                client.id.clone(),
-                (client.clone(), std::time::Instant::now()),
-            );
-        }
-    }
-
-    fn evict(&self, id: &ClientId) {
-        self.lock().remove(id);
-    }
 }
 
 impl<C: TokenCache, R: ClientRegistry> CachedClientRegistry<C, R> {
     pub fn new(cache: C, registry: R) -> Self {
-        Self::with_local_ttl(cache, registry, LOCAL_CLIENT_TTL)
-    }
-
-    /// With another lifetime for the in-process tier (`Duration::ZERO`: no in-process tier).
-    pub fn with_local_ttl(cache: C, registry: R, ttl: Duration) -> Self {
-        Self {
-            cache,
-            registry,
-            local: LocalClients {
-                ttl,
-                entries: Default::default(),
-            },
-        }
+        Self { cache, registry }
     }
 
     pub fn registry(&self) -> &R {
@@ -340,21 +282,14 @@ impl<C: TokenCache, R: ClientRegistry> CachedClientRegistry<C, R> {
 #[async_trait]
 impl<C: TokenCache, R: ClientRegistry> ClientRegistry for CachedClientRegistry<C, R> {
     async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        if let Some(client) = self.local.get(id) {
-            return Ok(Some(client));
-        }
         match self.cache.get_client(id).await {
-            Ok(Some(client)) => {
-                self.local.put(&client);
-                return Ok(Some(client));
-            }
+            Ok(Some(client)) => return Ok(Some(client)),
             Ok(None) => {}
             Err(error) => tracing::warn!(client_id = %id, %error, "client cache read failed"),
         }
         // Unknown ids are not cached: nothing to invalidate when the client is created.
         let found = self.registry.get(id).await?;
         if let Some(client) = &found {
-            self.local.put(client);
             if let Err(error) = self.cache.put_client(client).await {
                 tracing::warn!(client_id = %id, %error, "could not cache a client");
             }
@@ -364,7 +299,6 @@ impl<C: TokenCache, R: ClientRegistry> ClientRegistry for CachedClientRegistry<C
 
     async fn upsert(&self, client: &Client) -> Result<(), StoreError> {
         self.registry.upsert(client).await?;
-        self.local.evict(&client.id);
         // A failed eviction is reported: the change is stored, but the old version (say, an
         // enabled client just disabled) would go on being served until its TTL runs out; the
         // caller retries, and upserting again is harmless.

@@ -623,39 +623,6 @@ async fn clients_are_cached_and_evicted_on_change() {
 }
 
 #[tokio::test]
-async fn the_in_process_tier_is_evicted_here_and_lapses_elsewhere() {
-    // Two instances sharing one registry and one shared cache.
-    let cache = InMemoryTokenCache::new();
-    let shared_registry = InMemoryClientRegistry::new();
-    let ttl = std::time::Duration::from_millis(300);
-    let here = CachedClientRegistry::with_local_ttl(cache.clone(), shared_registry.clone(), ttl);
-    let there = CachedClientRegistry::with_local_ttl(cache.clone(), shared_registry.clone(), ttl);
-    let client = tokener_core::contract::sample_client("billing");
-    here.upsert(&client).await.unwrap();
-    assert_eq!(there.get(&client.id).await.unwrap().as_ref(), Some(&client));
-
-    let mut disabled = client.clone();
-    disabled.disabled = true;
-    here.upsert(&disabled).await.unwrap();
-    assert_eq!(
-        here.get(&client.id).await.unwrap().as_ref(),
-        Some(&disabled),
-        "the instance that made the change sees it at once"
-    );
-    assert_eq!(
-        there.get(&client.id).await.unwrap().as_ref(),
-        Some(&client),
-        "another instance keeps its copy until it lapses"
-    );
-    tokio::time::sleep(ttl + std::time::Duration::from_millis(50)).await;
-    assert_eq!(
-        there.get(&client.id).await.unwrap().as_ref(),
-        Some(&disabled),
-        "and then reads the change"
-    );
-}
-
-#[tokio::test]
 async fn warming_pages_through_every_revocation() {
     let f = fixture();
     let records: Vec<TokenRecord> = (0..1005)

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
+use tokener_core::client_reuse::ReusedClients;
 use tokener_core::rate_limit::{HitCounter, InMemoryHitCounter};
 use tokener_core::write_behind::{CachedClientRegistry, WriteBehindStore};
 use tokener_core::{ClientRegistry, Clock, StoreError, SystemClock, TokenStore};
@@ -59,10 +60,16 @@ impl Storage {
                     mode: "in-memory",
                 })
             }
-            Some(mongo) => match &settings.redis_url {
-                None => Self::mongodb(mongo).await,
-                Some(redis) => Self::write_behind(mongo, redis, settings).await,
-            },
+            Some(mongo) => {
+                let mut storage = match &settings.redis_url {
+                    None => Self::mongodb(mongo).await?,
+                    Some(redis) => Self::write_behind(mongo, redis, settings).await?,
+                };
+                // Every token request authenticates its client: reuse what the registry
+                // answered for a second rather than ask MongoDB (or Redis) each time.
+                storage.clients = Arc::new(ReusedClients::new(storage.clients));
+                Ok(storage)
+            }
         }
     }
 
