@@ -7,12 +7,6 @@ use tokener_http::configuration::Settings;
 use tokener_http::startup::Application;
 use tokener_http::telemetry;
 
-// Every request allocates and frees a few dozen small buffers (the request, the Datalog
-// facts, the serialized token, the JSON body); mimalloc's thread-local free lists make that
-// cheaper than glibc's malloc, which profiling showed at ~8% of a token request's CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
