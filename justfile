@@ -28,11 +28,13 @@ services:
 services-stop:
     bash scripts/test-services.sh stop
 
-# Micro-benchmarks (criterion), then the load harness in every mode: writes
+# Micro-benchmarks (criterion: the domain, then request parsing and the in-process app), then
+# the load harness in every mode, with 60 s sustained write-behind runs: writes
 # bench/results/{results.json,results.md,latency.svg}.
 bench:
     cargo bench -p tokener-core --bench mint_verify
-    python3 bench/load.py --modes embedded,mongodb,writebehind
+    cargo bench -p tokener-http --bench request_parsing
+    python3 bench/load.py --modes embedded,mongodb,writebehind --sustain 8000,6000,4000
 
 # The load harness alone (e.g. `just load --modes embedded --quick`).
 load *ARGS:

@@ -24,8 +24,9 @@ Modes:
                  and scenario;
                  after each token scenario the `tokens` documents are counted against the number
                  of tokens issued (needs pymongo, from bench/requirements.txt; installed on use)
-    writebehind  MongoDB + TOKENER_REDIS_URL (Redis cache and write-behind queue); skipped with a
-                 message while the binary refuses TOKENER_REDIS_URL
+    writebehind  MongoDB + TOKENER_REDIS_URL (Redis cache and write-behind queue), the Redis of
+                 the tests; with --sustain, 60 s fixed-rate token runs that read the worker's lag
+                 from Redis the moment each ends
 
 Load generator: `oha` (found on PATH or in target/tools/bin, else installed there with
 `cargo install oha --locked --root target/tools`, a few minutes), else `wrk` (fixed concurrency
@@ -753,6 +754,18 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
                 time.sleep(args.pause)
                 runs.append(one(f"rate {fraction * 100:.0f}%", args.rate_duration, peak.load.rps * fraction))
         # (else: the report's global note says that the fixed-rate runs were skipped)
+        sustained = []
+        if args.sustain_rates and "TOKENER_REDIS_URL" in setup.env and scenario == "token":
+            for rate in args.sustain_rates:
+                # Each starts on an empty queue, so its lag is its own.
+                wait_for_drain(service.base)
+                time.sleep(args.pause)
+                m = one("sustained", args.sustain_duration, rate)
+                backlog = queue_backlog(setup.env)
+                runs.append(m)
+                sustained.append({"target_rps": rate, "rps": m.load.rps, **backlog})
+                log(f"  sustained {rate:.0f}/s: worker lag {backlog['lag_at_end_s']} s, "
+                    f"{backlog['depth_at_end']} records queued when the load stopped")
 
         result = {
             "scenario": scenario,
@@ -762,6 +775,8 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
             "runs": [m.to_json() for m in runs],
             "notes": notes,
         }
+        if sustained:
+            result["sustained"] = sustained
         if setup.database:
             result["database"] = setup.database
             result["documents_at_start"] = tokens_before
@@ -816,6 +831,46 @@ def wait_for_drain(base: str, within_s: float = 120.0) -> dict:
         "drain_s": drain_s,
         "dead_letters": first.get("tokener_writebehind_dead_letters"),
     }
+
+
+def queue_backlog(env: dict[str, str]) -> dict:
+    """The write-behind queue as it is now, read from Redis itself (the service's gauges refresh
+    only every second): its depth, and the age of its oldest entry (the worker's lag; the stream
+    ids are the milliseconds Redis accepted each entry). The key is the service's layout:
+    `<TOKENER_REDIS_PREFIX>:wb:records`."""
+    url = env["TOKENER_REDIS_URL"]
+    key = f"{env.get('TOKENER_REDIS_PREFIX', 'tokener')}:wb:records"
+
+    def cli(*argv: str) -> list[str]:
+        return subprocess.run(["redis-cli", "-u", url, "--raw", *argv], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.split()
+
+    now_s, now_us = cli("TIME")
+    oldest = cli("XRANGE", key, "-", "+", "COUNT", "1")
+    depth = int(cli("XLEN", key)[0])
+    lag = None
+    if oldest:
+        lag = round(max(0.0, int(now_s) + int(now_us) / 1e6 - int(oldest[0].split("-")[0]) / 1000), 3)
+    return {"lag_at_end_s": lag if depth else 0.0, "depth_at_end": depth}
+
+
+FLOOR_BENCH = ("floor/biscuit_mint", "biscuit_mint_builder")
+
+
+def measure_mint_floor() -> float | None:
+    """The raw biscuit-auth mint (the floor a token's cost is compared with), measured now with
+    criterion so that it shares the run's conditions; microseconds (median), None on failure."""
+    group, name = FLOOR_BENCH
+    log(f"measuring the mint floor: cargo bench ... {group}/{name}")
+    try:
+        subprocess.run(["cargo", "bench", "-q", "-p", "tokener-core", "--bench", "mint_verify", "--",
+                        f"^{group}/{name}$", "--warm-up-time", "1", "--measurement-time", "5", "--noplot"],
+                       cwd=REPO, check=True, capture_output=True, timeout=1800)
+        estimates = REPO / "target" / "criterion" / group.replace("/", "_") / name / "new" / "estimates.json"
+        return round(json.loads(estimates.read_text())["median"]["point_estimate"] / 1000, 2)
+    except (OSError, subprocess.SubprocessError, KeyError, ValueError) as e:
+        log(f"could not measure the mint floor: {e}")
+        return None
 
 
 def fmt(value: float | None, digits: int) -> str:
@@ -938,6 +993,21 @@ def write_markdown(path: Path, report: dict) -> None:
             top = sorted(busiest.items(), key=lambda kv: -kv[1])[:5]
             lines += ["", "Other programs busiest during these runs (CPU-seconds): "
                       + ", ".join(f"{comm} {cpu:.1f}" for comm, cpu in top) + "."]
+        floor = report.get("mint_floor_us")
+        ratios = []
+        for s in mode["scenarios"]:
+            peak = next((r for r in s["runs"] if r["kind"] == "peak"), None)
+            if floor and s["scenario"] in TOKEN_ISSUING and peak and peak.get("server_cpu_s_per_1k"):
+                per_token = peak["server_cpu_s_per_1k"] * 1000
+                ratios.append(f"{s['label']} {per_token:.0f} µs ({per_token / floor:.2f}×)")
+        if ratios:
+            lines += ["", f"Service CPU per token at peak against the raw biscuit-auth mint measured in this run "
+                          f"({floor:.1f} µs): " + "; ".join(ratios) + "."]
+        for s in mode["scenarios"]:
+            for run in s.get("sustained", []):
+                lines += ["", f"Sustained {run['target_rps']:.0f} tokens/s for {report['settings']['sustain_duration_s']:g} s "
+                              f"({run['rps']:.0f}/s achieved): worker lag {fmt(run['lag_at_end_s'], 2)} s and "
+                              f"{run['depth_at_end']} records queued the moment the load stopped (read from Redis)."]
         records = [(s["label"], s["token_records"]) for s in mode["scenarios"] if s.get("token_records")]
         if records:
             lines += ["", "Token records in MongoDB (documents added to `tokens` during the scenario vs 2xx token "
@@ -995,8 +1065,9 @@ def write_svg(path: Path, report: dict) -> None:
     series = []  # (mode, scenario, label, [(x, y, kind)])
     for mode in report["modes"]:
         for s in mode.get("scenarios", []):
+            # The sustained runs are about the worker, not the latency curve: left out.
             pts = [(r["rps"], r["latency_ms"]["p99"], r["kind"]) for r in s["runs"]
-                   if r["rps"] and r["latency_ms"]["p99"]]
+                   if r["kind"] != "sustained" and r["rps"] and r["latency_ms"]["p99"]]
             if pts:
                 series.append((mode["mode"], s["scenario"], f"{mode['mode']} · {s['label']}",
                                sorted(pts, key=lambda p: p[0])))
@@ -1115,6 +1186,13 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--no-install", action="store_true", help="do not install oha, wrk or pymongo when missing")
     p.add_argument("--max-load", type=float, default=1.5, help="wait for the 1-minute load average to fall to this")
     p.add_argument("--load-wait", type=float, default=240, help="seconds to wait at most for that (0: do not wait)")
+    p.add_argument("--sustain", default="",
+                   help="comma-separated rates (tokens/s): in writebehind mode, after the other runs of the "
+                        "token scenario, a fixed-rate run at each for --sustain-duration seconds, with the "
+                        "worker's lag read from Redis the moment it ends")
+    p.add_argument("--sustain-duration", type=float, default=60, help="seconds of each --sustain run")
+    p.add_argument("--no-floor", action="store_true",
+                   help="do not measure the raw mint cost (criterion) to compare the CPU per token with")
     p.add_argument("--keep-db", action="store_true", help="keep the mongodb mode's database afterwards")
     p.add_argument("--render-only", action="store_true", help="only rewrite results.md and latency.svg from results.json")
     args = p.parse_args(argv)
@@ -1124,6 +1202,10 @@ def parse_args(argv: list[str] | None = None):
         args.rate_duration = args.duration
     if args.warmup is None:
         args.warmup = 1.0 if args.quick else 2.0
+    try:
+        args.sustain_rates = [float(r) for r in args.sustain.split(",") if r.strip()]
+    except ValueError:
+        p.error(f"--sustain: not a list of rates: {args.sustain!r}")
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     for m in args.modes:
@@ -1189,7 +1271,11 @@ def main(argv: list[str] | None = None) -> int:
             setups[mode] = e
             log(f"{mode}: skipped: {e}")
 
+    if not args.no_floor:  # built now, measured once the machine is quiet
+        subprocess.run(["cargo", "bench", "-q", "--no-run", "-p", "tokener-core", "--bench", "mint_verify"],
+                       cwd=REPO, check=False, capture_output=True)
     machine_load = wait_for_quiet_machine(args.max_load, args.load_wait)
+    mint_floor_us = None if args.no_floor else measure_mint_floor()
     started = time.monotonic()
     report = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -1202,8 +1288,10 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"concurrency": args.concurrency, "duration_s": args.duration,
                      "rate_duration_s": args.rate_duration, "warmup_s": args.warmup,
                      "rate_fractions": list(RATE_FRACTIONS), "scenarios": args.scenarios,
+                     "sustain_rates": args.sustain_rates, "sustain_duration_s": args.sustain_duration,
                      "client_scopes": CLIENT_SCOPES, "client_audiences": CLIENT_AUDIENCES},
         "notes": notes,
+        "mint_floor_us": mint_floor_us,
         "modes": [],
     }
     descriptions = {
