@@ -9,7 +9,7 @@
 //!   the difference is the HTTP layer; what a real request costs beyond that is the kernel's
 //!   (sockets), measured by the load harness.
 
-use actix_web::{test, web, App};
+use actix_web::{test, web};
 use base64::Engine;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
@@ -113,18 +113,9 @@ fn whole_requests(c: &mut Criterion) {
         .unwrap();
     // actix services are not `Send`: they run on a local task set, as in a server worker.
     let local = tokio::task::LocalSet::new();
-    let state = state(&runtime);
     let app = local.block_on(
         &runtime,
-        test::init_service(
-            App::new()
-                .app_data(state.clone())
-                .wrap(tokener_http::json_errors::middleware())
-                .wrap(actix_web::middleware::from_fn(
-                    tokener_http::request_log::middleware,
-                ))
-                .configure(tokener_http::routes::configure),
-        ),
+        test::init_service(tokener_http::startup::app(state(&runtime))),
     );
     let basic = basic_header();
     let mut group = c.benchmark_group("app");

@@ -7,7 +7,8 @@ use crate::routes;
 use crate::state::AppState;
 use crate::storage::Storage;
 use crate::write_behind::Background;
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use std::collections::BTreeSet;
@@ -17,6 +18,26 @@ use std::time::Duration;
 use tokener_core::{
     ClientId, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
 };
+
+/// The application as every server worker runs it: the shared state, JSON error bodies, the
+/// request log and metrics, every route. (The benchmarks run this same app in process.)
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(json_errors::middleware())
+        .wrap(actix_web::middleware::from_fn(request_log::middleware))
+        .configure(routes::configure)
+}
 
 /// Time a client gets to send its request head before the connection is closed.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,17 +105,11 @@ impl Application {
             storage: storage.mode,
         });
 
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(json_errors::middleware())
-                .wrap(actix_web::middleware::from_fn(request_log::middleware))
-                .configure(routes::configure)
-        })
-        .client_request_timeout(REQUEST_HEAD_TIMEOUT)
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
-        .listen(listener)?
-        .run();
+        let server = HttpServer::new(move || app(state.clone()))
+            .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+            .shutdown_timeout(settings.shutdown_timeout.as_secs())
+            .listen(listener)?
+            .run();
         tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
         Ok(Self {
             port,
