@@ -58,9 +58,9 @@ impl Background {
                 tokio::spawn(run(
                     worker.clone(),
                     name.clone(),
-                    // The first lane reports the queue's gauges for all of them.
-                    (lane == 0).then(|| metrics.clone()),
                     metrics.clone(),
+                    // The first lane reports the queue's gauges for all of them.
+                    lane == 0,
                     stopped.clone(),
                 ))
             })
@@ -114,8 +114,8 @@ impl Background {
 async fn run(
     worker: Arc<Worker>,
     consumer: String,
-    gauges: Option<Arc<Metrics>>,
     metrics: Arc<Metrics>,
+    reports_gauges: bool,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut backoff = FIRST_BACKOFF;
@@ -142,10 +142,7 @@ async fn run(
                 Some(backoff)
             }
         };
-        if let Some(metrics) = gauges
-            .as_ref()
-            .filter(|_| last_stats.elapsed() >= STATS_EVERY)
-        {
+        if reports_gauges && last_stats.elapsed() >= STATS_EVERY {
             last_stats = tokio::time::Instant::now();
             if let Ok(stats) = worker.stats().await {
                 metrics.writebehind_depth.set(stats.depth as i64);
