@@ -230,3 +230,79 @@ pub async fn record_queue<Q: crate::queue::RecordQueue>(queue: &Q) {
 pub async fn token_cache<C: crate::cache::TokenCache>(cache: &C) {
     crate::contract_queue::token_cache(cache).await;
 }
+
+/// A [`TokenStore`] in front of another, counting how often each token id was handed to it for
+/// writing (`record` or `record_many`): the write-behind tests check that every record reaches
+/// the permanent store, and how many times.
+#[derive(Clone, Default)]
+pub struct CountingStore<S> {
+    inner: S,
+    writes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<TokenId, usize>>>,
+}
+
+impl<S: TokenStore> CountingStore<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            writes: Default::default(),
+        }
+    }
+
+    /// How often `id` was handed over for writing.
+    pub fn writes_of(&self, id: &TokenId) -> usize {
+        self.writes().get(id).copied().unwrap_or(0)
+    }
+
+    /// Every id handed over for writing, with its count.
+    pub fn writes(&self) -> std::collections::HashMap<TokenId, usize> {
+        self.writes.lock().expect("not poisoned").clone()
+    }
+
+    fn count(&self, records: &[TokenRecord]) {
+        let mut writes = self.writes.lock().expect("not poisoned");
+        for r in records {
+            *writes.entry(r.id().clone()).or_default() += 1;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TokenStore> TokenStore for CountingStore<S> {
+    async fn record(&self, record: &TokenRecord) -> Result<(), crate::ports::StoreError> {
+        self.count(std::slice::from_ref(record));
+        self.inner.record(record).await
+    }
+
+    async fn record_many(&self, records: &[TokenRecord]) -> Result<(), crate::ports::StoreError> {
+        self.count(records);
+        self.inner.record_many(records).await
+    }
+
+    async fn get(&self, id: &TokenId) -> Result<Option<TokenRecord>, crate::ports::StoreError> {
+        self.inner.get(id).await
+    }
+
+    async fn revoke(
+        &self,
+        id: &TokenId,
+        at: Timestamp,
+    ) -> Result<RevokeOutcome, crate::ports::StoreError> {
+        self.inner.revoke(id, at).await
+    }
+
+    async fn is_revoked(&self, id: &TokenId) -> Result<bool, crate::ports::StoreError> {
+        self.inner.is_revoked(id).await
+    }
+
+    async fn revocations(
+        &self,
+        after: Option<RevocationCursor>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::Revocation>, crate::ports::StoreError> {
+        self.inner.revocations(after, limit).await
+    }
+
+    async fn prune_expired(&self, before: Timestamp) -> Result<u64, crate::ports::StoreError> {
+        self.inner.prune_expired(before).await
+    }
+}

@@ -2,7 +2,7 @@
 //! moves records to the permanent store exactly when it confirmed them, revocation of a queued
 //! token is never undone, and failures leave entries pending rather than lose them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,66 +15,16 @@ use tokener_core::domain::ManualClock;
 use tokener_core::ports::MockTokenStore;
 use tokener_core::{
     CachedClientRegistry, ClientId, ClientRegistry, ClientService, Grants, IssueRequest, KeyRing,
-    RecordQueue, Revocation, RevocationCursor, RevokeOutcome, StoreError, Timestamp, TokenCache,
-    TokenId, TokenRecord, TokenService, TokenStore, TtlPolicy, VerifyError, VerifyFailure,
-    VerifyOptions, WorkerConfig, WriteBehindStore, WriteBehindWorker,
+    RecordQueue, RevokeOutcome, StoreError, Timestamp, TokenCache, TokenId, TokenRecord,
+    TokenService, TokenStore, TtlPolicy, VerifyError, VerifyFailure, VerifyOptions, WorkerConfig,
+    WriteBehindStore, WriteBehindWorker,
 };
 
 const NOW: u64 = 1_800_000_000;
 
+type CountingStore = tokener_core::contract::CountingStore<InMemoryTokenStore>;
 type Store = WriteBehindStore<InMemoryRecordQueue, InMemoryTokenCache, CountingStore>;
 type Registry = CachedClientRegistry<InMemoryTokenCache, InMemoryClientRegistry>;
-
-/// The in-memory permanent store, counting how often each id was handed to it for writing.
-#[derive(Clone, Default)]
-struct CountingStore {
-    inner: InMemoryTokenStore,
-    writes: Arc<Mutex<HashMap<TokenId, usize>>>,
-}
-
-impl CountingStore {
-    fn writes_of(&self, id: &TokenId) -> usize {
-        self.writes.lock().unwrap().get(id).copied().unwrap_or(0)
-    }
-
-    fn count(&self, records: &[TokenRecord]) {
-        let mut writes = self.writes.lock().unwrap();
-        for r in records {
-            *writes.entry(r.id().clone()).or_default() += 1;
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenStore for CountingStore {
-    async fn record(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        self.count(std::slice::from_ref(record));
-        self.inner.record(record).await
-    }
-    async fn record_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        self.count(records);
-        self.inner.record_many(records).await
-    }
-    async fn get(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn revoke(&self, id: &TokenId, at: Timestamp) -> Result<RevokeOutcome, StoreError> {
-        self.inner.revoke(id, at).await
-    }
-    async fn is_revoked(&self, id: &TokenId) -> Result<bool, StoreError> {
-        self.inner.is_revoked(id).await
-    }
-    async fn revocations(
-        &self,
-        after: Option<RevocationCursor>,
-        limit: usize,
-    ) -> Result<Vec<Revocation>, StoreError> {
-        self.inner.revocations(after, limit).await
-    }
-    async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
-        self.inner.prune_expired(before).await
-    }
-}
 
 struct Fixture {
     tokens: TokenService<Arc<Store>, Arc<Registry>>,

@@ -3,66 +3,18 @@
 //! into MongoDB (FerretDB in the test set-up). Every record must arrive exactly once.
 
 use mongodb::bson::{doc, Document};
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokener_core::contract::sample_record;
+use tokener_core::contract::{sample_record, CountingStore};
 use tokener_core::{
-    RecordQueue, Revocation, RevocationCursor, RevokeOutcome, StoreError, Timestamp, TokenId,
-    TokenRecord, TokenStore, WorkerConfig, WorkerReport, WriteBehindWorker,
+    RecordQueue, Timestamp, TokenRecord, TokenStore, WorkerConfig, WorkerReport, WriteBehindWorker,
 };
 use tokener_mongo::testing::TestDb;
 use tokener_redis::testing::TestRedis;
 use tokener_redis::RedisQueue;
 
 const RECORDS: usize = 2000;
-
-/// The permanent store, counting how often each id was handed to it.
-#[derive(Clone)]
-struct Counting<S> {
-    inner: S,
-    submitted: Arc<Mutex<HashMap<TokenId, usize>>>,
-}
-
-impl<S: TokenStore> Counting<S> {
-    fn count(&self, records: &[TokenRecord]) {
-        let mut submitted = self.submitted.lock().unwrap();
-        for r in records {
-            *submitted.entry(r.id().clone()).or_default() += 1;
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl<S: TokenStore> TokenStore for Counting<S> {
-    async fn record(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        self.count(std::slice::from_ref(record));
-        self.inner.record(record).await
-    }
-    async fn record_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        self.count(records);
-        self.inner.record_many(records).await
-    }
-    async fn get(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn revoke(&self, id: &TokenId, at: Timestamp) -> Result<RevokeOutcome, StoreError> {
-        self.inner.revoke(id, at).await
-    }
-    async fn is_revoked(&self, id: &TokenId) -> Result<bool, StoreError> {
-        self.inner.is_revoked(id).await
-    }
-    async fn revocations(
-        &self,
-        after: Option<RevocationCursor>,
-        limit: usize,
-    ) -> Result<Vec<Revocation>, StoreError> {
-        self.inner.revocations(after, limit).await
-    }
-    async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
-        self.inner.prune_expired(before).await
-    }
-}
 
 /// Runs cycles until the queue is empty, backing off after errors, as the service's task
 /// does; gives up at `deadline`.
@@ -133,10 +85,7 @@ async fn two_workers_drain_the_queue_into_mongodb_exactly_once() {
     let orphaned = queue.read("dead", 100, Duration::ZERO).await.unwrap();
     assert_eq!(orphaned.len(), 100);
 
-    let permanent = Counting {
-        inner: db.store.tokens(),
-        submitted: Arc::default(),
-    };
+    let permanent = CountingStore::new(db.store.tokens());
     let config = WorkerConfig {
         batch_size: 200,
         min_idle: Duration::from_secs(2),
@@ -207,7 +156,7 @@ async fn two_workers_drain_the_queue_into_mongodb_exactly_once() {
             "stored unchanged"
         );
     }
-    let submitted = permanent.submitted.lock().unwrap().clone();
+    let submitted = permanent.writes();
     assert_eq!(submitted.len(), RECORDS);
     assert!(
         submitted.values().all(|&n| n == 1),
