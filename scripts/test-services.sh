@@ -103,6 +103,9 @@ build_ferretdb() {
     go="$(find_go)"
     build_dir="$TOOLS_DIR/ferretdb-build"
     log "building FerretDB from $MODULE_DIR (takes a few minutes the first time)"
+    # On a fresh machine the module is not in the module cache yet, and `go list -m` then
+    # reports no directory: download it (with everything the build needs) first.
+    (cd "$MODULE_DIR" && "$go" mod download "$FERRETDB_PKG" && "$go" mod download) >&2
     src="$(cd "$MODULE_DIR" && "$go" list -m -f '{{.Dir}}' "$FERRETDB_PKG")"
     version="$(cd "$MODULE_DIR" && "$go" list -m -f '{{.Version}}' "$FERRETDB_PKG")"
     [[ -n "$src" && -d "$src" ]] || die "could not locate the $FERRETDB_PKG module source"
