@@ -1,0 +1,1 @@
+//! Verify Tokener tokens in a receiving service.
