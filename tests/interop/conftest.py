@@ -52,6 +52,16 @@ class Tokener:
     scopes: tuple[str, ...]
     audiences: tuple[str, ...]
     log_path: Path
+    process: subprocess.Popen | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def stop(self) -> None:
+        """Stops the process now (SIGTERM, then SIGKILL after a grace period)."""
+        if self.process is not None:
+            _stop(self.process)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -109,10 +119,11 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _child_env(port: int, secret: str) -> dict[str, str]:
+def _child_env(port: int, secret: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     # Drop any TOKENER_* settings of the caller (a MongoDB URI, a key file, ...): these tests
-    # always run against a fresh, isolated process.
+    # always run against a fresh, isolated process, configured only by `extra`.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENER_")}
+    env.update(extra or {})
     env.update(
         {
             "TOKENER_LISTEN": f"127.0.0.1:{port}",
@@ -152,20 +163,29 @@ def _wait_healthy(process: subprocess.Popen, base_url: str) -> bool:
 
 
 @contextlib.contextmanager
-def run_tokener(log_dir: Path, secret: str | None = None) -> Iterator[Tokener]:
-    """Start Tokener on a free loopback port, yield it once healthy, stop it afterwards."""
+def run_tokener(
+    log_dir: Path,
+    secret: str | None = None,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Tokener]:
+    """Start Tokener on a free loopback port (or on `port`: one attempt only), with the
+    `TOKENER_*` settings in `env` added, yield it once healthy, stop it afterwards."""
     binary = tokener_binary()
     secret = secret or random_secret()
     last_log = ""
-    for attempt in range(PORT_ATTEMPTS):
-        port = free_loopback_port()
+    attempts = PORT_ATTEMPTS if port is None else 1
+    fixed_port = port
+    for attempt in range(attempts):
+        port = fixed_port or free_loopback_port()
         base_url = f"http://127.0.0.1:{port}"
         log_path = log_dir / f"tokener-{port}-{attempt}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [str(binary)],
                 cwd=REPO_ROOT,
-                env=_child_env(port, secret),
+                env=_child_env(port, secret, env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -177,6 +197,7 @@ def run_tokener(log_dir: Path, secret: str | None = None) -> Iterator[Tokener]:
             scopes=CLIENT_SCOPES,
             audiences=CLIENT_AUDIENCES,
             log_path=log_path,
+            process=process,
         )
         try:
             if _wait_healthy(process, base_url):
@@ -189,7 +210,7 @@ def run_tokener(log_dir: Path, secret: str | None = None) -> Iterator[Tokener]:
             _stop(process)
     pytest.fail(
         f"tokener did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f}s "
-        f"({PORT_ATTEMPTS} attempts); last log:\n{last_log}",
+        f"({attempts} attempt(s)); last log:\n{last_log}",
         pytrace=False,
     )
 
