@@ -48,7 +48,7 @@ class Tokener:
 
     base_url: str
     client_id: str
-    client_secret: str
+    client_secret: str = dataclasses.field(repr=False)  # never in a failure report
     scopes: tuple[str, ...]
     audiences: tuple[str, ...]
     log_path: Path
@@ -174,6 +174,7 @@ def run_tokener(
     `TOKENER_*` settings in `env` added, yield it once healthy, stop it afterwards."""
     binary = tokener_binary()
     secret = secret or random_secret()
+    log_dir.mkdir(parents=True, exist_ok=True)
     last_log = ""
     attempts = PORT_ATTEMPTS if port is None else 1
     fixed_port = port

@@ -334,14 +334,15 @@ def run_guard(tmp: Path, tokener_url: str, *extra: str) -> Iterator[Guard]:
             if _wait_http(process, guard.base_url + "/readyz", lambda r: r.status_code == 200):
                 yield guard
                 return
-            last = guard.log_tail()
+            outcome = (
+                f"exited with status {process.returncode}"
+                if process.poll() is not None
+                else f"did not answer GET /readyz with 200 within {START_TIMEOUT_S:.0f}s"
+            )
+            last = f"{outcome}; log:\n{guard.log_tail()}"
         finally:
             _stop_process(process)
-    pytest.fail(
-        f"tokener guard did not answer GET /readyz with 200 within {START_TIMEOUT_S:.0f}s "
-        f"({PORT_ATTEMPTS} attempts); last log:\n{last}",
-        pytrace=False,
-    )
+    pytest.fail(f"tokener guard did not start ({PORT_ATTEMPTS} attempts): {last}", pytrace=False)
 
 
 # --- the whole stack ---------------------------------------------------------------------------

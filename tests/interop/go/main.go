@@ -184,6 +184,9 @@ func verifyCmd(args []string) error {
 	}
 	authorizer.AddFact(now)
 	for _, code := range extra {
+		if !strings.HasSuffix(strings.TrimSpace(code), ";") {
+			code += ";" // the authorizer grammar ends every statement with one
+		}
 		parsed, err := parser.FromStringAuthorizer(code)
 		if err != nil {
 			return fmt.Errorf("authorizer datalog: %w", err)
