@@ -348,6 +348,23 @@ def run_guard(tmp: Path, tokener_url: str, *extra: str) -> Iterator[Guard]:
 # --- the whole stack ---------------------------------------------------------------------------
 
 
+def issue(session: requests.Session, server: Tokener, *scopes: str) -> dict:
+    """A token from the client credentials grant (all the client's scopes unless named)."""
+    form = {"grant_type": "client_credentials"}
+    if scopes:
+        form["scope"] = " ".join(scopes)
+    response = session.post(server.url("/oauth2/token"), data=form, auth=server.basic_auth, timeout=HTTP_TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def revoke(session: requests.Session, server: Tokener, token: str) -> None:
+    response = session.post(
+        server.url("/oauth2/revoke"), data={"token": token}, auth=server.basic_auth, timeout=HTTP_TIMEOUT_S
+    )
+    assert response.status_code == 200, response.text
+
+
 @dataclasses.dataclass
 class Stack:
     tokener: Tokener
@@ -356,29 +373,19 @@ class Stack:
     nginx_url: str
     http: requests.Session
 
-    def issue(self, *scopes: str, tokener: Tokener | None = None) -> dict:
-        server = tokener or self.tokener
-        form = {"grant_type": "client_credentials"}
-        if scopes:
-            form["scope"] = " ".join(scopes)
-        response = self.http.post(
-            server.url("/oauth2/token"), data=form, auth=server.basic_auth, timeout=HTTP_TIMEOUT_S
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
+    def issue(self, *scopes: str) -> dict:
+        return issue(self.http, self.tokener, *scopes)
 
-    def revoke(self, token: str, tokener: Tokener | None = None) -> None:
-        server = tokener or self.tokener
-        response = self.http.post(
-            server.url("/oauth2/revoke"), data={"token": token}, auth=server.basic_auth, timeout=HTTP_TIMEOUT_S
-        )
-        assert response.status_code == 200, response.text
+    def revoke(self, token: str) -> None:
+        revoke(self.http, self.tokener, token)
 
-    def call(self, token: str | None, path: str = "/orders", headers: dict | None = None) -> requests.Response:
+    def call(
+        self, token: str | None, path: str = "/orders", headers: dict | None = None, method: str = "GET"
+    ) -> requests.Response:
         headers = dict(headers or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.http.get(self.nginx_url + path, headers=headers, timeout=HTTP_TIMEOUT_S)
+        return self.http.request(method, self.nginx_url + path, headers=headers, timeout=HTTP_TIMEOUT_S)
 
     def wait_status(self, token: str, status: int, bound_s: float) -> float:
         """Polls through NGINX until `token` gets `status`; returns the delay in seconds."""
@@ -516,6 +523,22 @@ def test_token_lacking_the_scope_is_403_insufficient_scope(stack):
     assert stack.upstream.count() == before
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_every_method_is_guarded(stack, method):
+    """auth_request sends the original method to the guard (without the body)."""
+    token = stack.issue(REQUIRED_SCOPE)["access_token"]
+    response = stack.http.request(
+        method,
+        stack.nginx_url + "/orders/42",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        data=json.dumps({"note": "x" * 2048}),
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert response.status_code == 200, (response.status_code, response.text, stack.diagnostics())
+    assert response.json()["headers"]["x-tokener-client"] == stack.tokener.client_id
+    assert stack.call(None, path="/orders/42", method=method).status_code == 401
+
+
 def test_revoked_token_is_401_within_a_second(stack, capsys):
     token = stack.issue(REQUIRED_SCOPE)["access_token"]
     assert stack.call(token).status_code == 200
@@ -547,6 +570,63 @@ def test_guard_keeps_deciding_while_tokener_is_down(own_stack):
         assert stack.call(valid).status_code == 200, stack.diagnostics()
         assert stack.call(revoked).status_code == 401, stack.diagnostics()
     assert stack.call(None).status_code == 401
+
+
+def _ask_guard(guard: Guard, token: str, session: requests.Session) -> requests.Response:
+    """The guard directly, without NGINX (which turns anything but 2xx/401/403 into a 500)."""
+    return session.get(
+        guard.base_url + "/auth",
+        params={"scope": REQUIRED_SCOPE},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=HTTP_TIMEOUT_S,
+    )
+
+
+# Longer than the stream's heartbeat interval (5 s), so a guard connected to a live Tokener is
+# never stale, however it measures staleness.
+STALENESS_S = 6
+STALE_BOUND_S = STALENESS_S + 5 + 4
+
+
+def test_guard_fails_closed_when_its_revocations_are_stale(tmp_path):
+    with (
+        requests.Session() as session,
+        run_tokener(tmp_path / "tokener") as server,
+        run_guard(tmp_path / "closed", server.base_url, "--max-staleness-seconds", str(STALENESS_S)) as closed,
+        run_guard(
+            tmp_path / "open",
+            server.base_url,
+            "--max-staleness-seconds",
+            str(STALENESS_S),
+            "--fail-open-when-stale",
+        ) as open_,
+    ):
+        valid = issue(session, server, REQUIRED_SCOPE)["access_token"]
+        revoked = issue(session, server, REQUIRED_SCOPE)["access_token"]
+        revoke(session, server, revoked)
+        deadline = time.monotonic() + REVOCATION_BOUND_S
+        while any(_ask_guard(g, revoked, session).status_code != 401 for g in (closed, open_)):
+            assert time.monotonic() < deadline, "the guards did not learn of the revocation"
+            time.sleep(POLL_INTERVAL_S)
+        assert _ask_guard(closed, valid, session).status_code == 200
+
+        server.stop()
+        stopped = time.monotonic()
+        while (answer := _ask_guard(closed, valid, session)).status_code == 200:
+            assert time.monotonic() - stopped < STALE_BOUND_S, (
+                f"the guard still allows {STALE_BOUND_S}s after Tokener stopped "
+                f"(--max-staleness-seconds {STALENESS_S}); log:\n{closed.log_tail()}"
+            )
+            time.sleep(0.1)
+        went_stale = time.monotonic() - stopped
+
+        assert answer.status_code == 503, (answer.status_code, answer.text)
+        assert answer.headers.get("Retry-After", "").isdigit(), answer.headers
+        assert went_stale >= STALENESS_S - 1, f"stale after {went_stale:.1f}s already"
+        assert session.get(closed.base_url + "/readyz", timeout=HTTP_TIMEOUT_S).status_code == 503
+        # Failing open lets valid tokens through; revocations it holds still apply.
+        assert _ask_guard(open_, valid, session).status_code == 200
+        assert _ask_guard(open_, revoked, session).status_code == 401
 
 
 # --- catch-up after a Tokener restart (MongoDB: the store outlives the process) ----------------
