@@ -618,11 +618,10 @@ def test_guard_fails_closed_when_its_revocations_are_stale(tmp_path):
                 f"(--max-staleness-seconds {STALENESS_S}); log:\n{closed.log_tail()}"
             )
             time.sleep(0.1)
-        went_stale = time.monotonic() - stopped
-
+        # (No lower bound on when: the guard may count from its last confirmation, which can
+        # precede the stop by a heartbeat interval.)
         assert answer.status_code == 503, (answer.status_code, answer.text)
         assert answer.headers.get("Retry-After", "").isdigit(), answer.headers
-        assert went_stale >= STALENESS_S - 1, f"stale after {went_stale:.1f}s already"
         assert session.get(closed.base_url + "/readyz", timeout=HTTP_TIMEOUT_S).status_code == 503
         # Failing open lets valid tokens through; revocations it holds still apply.
         assert _ask_guard(open_, valid, session).status_code == 200
