@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 use tokener_core::adapters::InMemoryClientRegistry;
-use tokener_core::client_reuse::ReusedClients;
 use tokener_core::contract::sample_client;
 use tokener_core::ClientRegistry;
+use tokener_core::ReusedClients;
 
 #[tokio::test]
 async fn passes_the_client_registry_contract() {

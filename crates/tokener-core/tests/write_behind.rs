@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokener_core::adapters::{
     InMemoryClientRegistry, InMemoryRecordQueue, InMemoryTokenCache, InMemoryTokenStore,
 };
-use tokener_core::cache::MockTokenCache;
 use tokener_core::contract::sample_record;
 use tokener_core::domain::ManualClock;
+use tokener_core::ports::MockTokenCache;
 use tokener_core::ports::MockTokenStore;
 use tokener_core::{
     CachedClientRegistry, ClientId, ClientRegistry, ClientService, Grants, IssueRequest, KeyRing,
@@ -449,7 +449,7 @@ async fn a_cache_failure_after_enqueueing_does_not_fail_the_request() {
 
 #[tokio::test]
 async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
-    let mut queue = tokener_core::queue::MockRecordQueue::new();
+    let mut queue = tokener_core::ports::MockRecordQueue::new();
     queue
         .expect_enqueue()
         .returning(|_| Err(StoreError::unavailable("redis down")));
@@ -468,7 +468,7 @@ async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
     );
     assert_eq!(store.fallbacks(), 1);
 
-    let mut queue = tokener_core::queue::MockRecordQueue::new();
+    let mut queue = tokener_core::ports::MockRecordQueue::new();
     queue
         .expect_enqueue()
         .returning(|_| Err(StoreError::unavailable("redis down")));

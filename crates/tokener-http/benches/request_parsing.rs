@@ -14,11 +14,11 @@ use base64::Engine;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
-use tokener_core::rate_limit::{InMemoryHitCounter, RateLimiter, RateLimits};
 use tokener_core::{
     ClientRegistry, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
     TokenStore, TtlPolicy,
 };
+use tokener_core::{InMemoryHitCounter, RateLimiter, RateLimits};
 use tokener_http::form::Form;
 use tokener_http::routes::token::TokenRequest;
 use tokener_http::state::AppState;

@@ -94,7 +94,7 @@ impl Application {
                 settings.ttl,
             ),
             clients: client_service,
-            limiter: tokener_core::rate_limit::RateLimiter::new(
+            limiter: tokener_core::RateLimiter::new(
                 storage.hits,
                 settings.rate_limits.clone(),
                 clock.clone(),

@@ -8,8 +8,7 @@ use tokener_core::{ClientRegistry, ClientService, StoreError, TokenService, Toke
 pub type Tokens = TokenService<Arc<dyn TokenStore>, Arc<dyn ClientRegistry>>;
 
 /// The per-client limiter of token requests, over whichever counter the configuration chose.
-pub type Limiter =
-    tokener_core::rate_limit::RateLimiter<Arc<dyn tokener_core::rate_limit::HitCounter>>;
+pub type Limiter = tokener_core::RateLimiter<Arc<dyn tokener_core::HitCounter>>;
 
 /// Client administration over the same registry.
 pub type Clients = ClientService<Arc<dyn ClientRegistry>>;
@@ -82,7 +81,7 @@ impl AppState {
         &self,
         client: &tokener_core::ClientId,
     ) -> Result<(), crate::error::ApiError> {
-        use tokener_core::rate_limit::RateDecision;
+        use tokener_core::RateDecision;
         let (decision, error) = self.limiter.check(client).await;
         if let Some(e) = error {
             tracing::warn!(error = %e, "rate limiter unavailable; request allowed");

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use deadpool_redis::redis;
 use std::sync::Arc;
 use std::time::Duration;
-use tokener_core::rate_limit::{HitCounter, WINDOW_SECONDS};
+use tokener_core::services::rate_limit::WINDOW_SECONDS;
+use tokener_core::HitCounter;
 use tokener_core::StoreError;
 
 /// Cheap to clone; clones share the pool.

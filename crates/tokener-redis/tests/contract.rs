@@ -234,7 +234,7 @@ async fn nothing_listening_is_unavailable_quickly() {
 
 #[tokio::test]
 async fn rate_counters_count_per_key_and_window() {
-    use tokener_core::rate_limit::HitCounter;
+    use tokener_core::HitCounter;
     let Some(redis) = TestRedis::connect().await else {
         return;
     };

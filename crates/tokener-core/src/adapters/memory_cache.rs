@@ -1,11 +1,11 @@
 //! A process-local [`TokenCache`]: for tests, and as a stand-in where no Redis runs. Entries
 //! expire by the clock it is given (the system clock by default).
 
-use crate::cache::TokenCache;
 use crate::domain::{
     Client, ClientId, Clock, Revocation, SystemClock, Timestamp, TokenId, TokenRecord,
 };
 use crate::ports::StoreError;
+use crate::ports::TokenCache;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -4,7 +4,7 @@
 
 use crate::domain::TokenRecord;
 use crate::ports::StoreError;
-use crate::queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
+use crate::ports::{EntryId, QueueStats, QueuedRecord, RecordQueue};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};

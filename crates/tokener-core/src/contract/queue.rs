@@ -2,10 +2,10 @@
 //! every adapter crate against its own adapter (re-exported from [`crate::contract`]). Each
 //! function expects a fresh, empty queue or cache of its own.
 
-use crate::cache::TokenCache;
-use crate::contract::{sample_client, sample_record};
+use super::fixtures::{sample_client, sample_record};
 use crate::domain::{Clock, Revocation, SystemClock, Timestamp, TokenId, TokenRecord};
-use crate::queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
+use crate::ports::TokenCache;
+use crate::ports::{EntryId, QueueStats, QueuedRecord, RecordQueue};
 use std::collections::BTreeSet;
 use std::time::Duration;
 

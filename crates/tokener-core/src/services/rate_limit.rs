@@ -1,26 +1,17 @@
-//! Rate limiting of token requests per client: the port, its in-memory adapter, and the rule
-//! (a global default per minute, with per-client overrides).
+//! Rate limiting of token requests per client: the rule (a global default per minute, with
+//! per-client overrides), over the hit-counter port.
 //!
 //! Fixed one-minute windows: simple to hold in Redis (one counter per client and minute, shared
 //! by every instance) and cheap to check; a client may burst up to twice its limit across a
 //! window boundary, which is acceptable for protecting the issuer.
 
 use crate::domain::{ClientId, Clock};
-use crate::ports::StoreError;
-use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use crate::ports::{HitCounter, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The length of a window, in seconds.
 pub const WINDOW_SECONDS: u64 = 60;
-
-/// Counts hits per key and window.
-#[cfg_attr(feature = "mocks", mockall::automock)]
-#[async_trait]
-pub trait HitCounter: Send + Sync + 'static {
-    /// Adds one hit to `key` in window number `window` and returns the window's total so far.
-    async fn hit(&self, key: &str, window: u64) -> Result<u64, StoreError>;
-}
 
 /// What the limiter decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,50 +74,12 @@ impl<H: HitCounter> RateLimiter<H> {
     }
 }
 
-/// Per-process counters: the limiter of the embedded and MongoDB-only modes.
-#[derive(Clone, Default)]
-pub struct InMemoryHitCounter {
-    windows: Arc<Mutex<HashMap<String, (u64, u64)>>>,
-}
-
-impl InMemoryHitCounter {
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-#[async_trait]
-impl HitCounter for InMemoryHitCounter {
-    async fn hit(&self, key: &str, window: u64) -> Result<u64, StoreError> {
-        let mut windows = self
-            .windows
-            .lock()
-            .map_err(|_| StoreError::unavailable("rate counter lock poisoned"))?;
-        // Forget finished windows now and then, so the map holds only active clients.
-        if windows.len() > 10_000 {
-            windows.retain(|_, (w, _)| *w >= window);
-        }
-        let entry = windows.entry(key.to_string()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        entry.1 += 1;
-        Ok(entry.1)
-    }
-}
-
-/// Shared counters: the binary picks the adapter at run time.
-#[async_trait]
-impl<T: HitCounter + ?Sized> HitCounter for Arc<T> {
-    async fn hit(&self, key: &str, window: u64) -> Result<u64, StoreError> {
-        (**self).hit(key, window).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::InMemoryHitCounter;
     use crate::domain::{ManualClock, Timestamp};
+    use crate::ports::MockHitCounter;
 
     fn limiter(limits: RateLimits, clock: Arc<ManualClock>) -> RateLimiter<InMemoryHitCounter> {
         RateLimiter::new(InMemoryHitCounter::new(), limits, clock)

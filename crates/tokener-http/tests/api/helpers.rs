@@ -149,7 +149,7 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
         tokens: Arc::new(InMemoryTokenStore::new()),
         clients: Arc::new(registry),
         dependencies: Vec::new(),
-        hits: Arc::new(tokener_core::rate_limit::InMemoryHitCounter::new()),
+        hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
         write_behind: None,
         mode: "in-memory",
     })

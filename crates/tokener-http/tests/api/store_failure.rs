@@ -19,7 +19,7 @@ async fn store_down_means_503_with_retry_after_and_no_token() {
         tokens: Arc::new(store),
         clients: Arc::new(InMemoryClientRegistry::new()),
         dependencies: Vec::new(),
-        hits: Arc::new(tokener_core::rate_limit::InMemoryHitCounter::new()),
+        hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
         write_behind: None,
         mode: "mocked",
     })

@@ -1,0 +1,11 @@
+//! Contract-test suites: the behaviour every adapter of a port must show. Each adapter crate
+//! runs these against its own adapter (the in-memory ones run them in this crate), so adapters
+//! cannot drift apart. Uses the domain and the ports only.
+
+mod fixtures;
+mod queue;
+mod stores;
+
+pub use fixtures::{sample_client, sample_record, CountingStore};
+pub use queue::{record_queue, token_cache};
+pub use stores::{client_registry, token_store};

@@ -1,0 +1,14 @@
+//! Services: the business rules, generic over the ports. They use the domain, the token code
+//! and the ports, never an adapter.
+
+pub mod client_reuse;
+pub mod clients;
+pub mod rate_limit;
+pub mod tokens;
+
+pub use client_reuse::ReusedClients;
+pub use clients::{ClientChange, ClientError, ClientService, Grants};
+pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};
+pub use tokens::{
+    IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
+};
