@@ -16,10 +16,11 @@ pub mod token;
 pub mod write_behind;
 
 pub use adapters::InMemoryHitCounter;
+pub use domain::feed;
 pub use domain::{
-    Audience, Client, ClientId, ClientSecret, Clock, Fingerprint, IssuedToken, KeyId, NameError,
-    Revocation, Scope, SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId,
-    TokenRecord, Ttl, TtlError,
+    Audience, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor,
+    Fingerprint, IssuedToken, KeyId, NameError, Revocation, RevocationEntry, Scope, SecretError,
+    SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl, TtlError,
 };
 pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,
@@ -28,7 +29,7 @@ pub use ports::{
 pub use ports::{HitCounter, TokenCache};
 pub use services::{
     ClientChange, ClientError, ClientService, Grants, RateDecision, RateLimiter, RateLimits,
-    ReusedClients,
+    ReusedClients, RevocationState, RevocationSync,
 };
 pub use services::{
     IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,

@@ -345,9 +345,11 @@ async fn revocation_check_failure_is_not_a_valid_token() {
         .returning(move |_| Ok(Some(client.clone())));
     let mut store = MockTokenStore::new();
     store.expect_record().returning(|_| Ok(()));
+    // Verification reads the revocation state, which the service loads from the store first:
+    // if that fails, the answer is unknown, not "valid".
     store
-        .expect_is_revoked()
-        .returning(|_| Err(StoreError::unavailable("down")));
+        .expect_revocations()
+        .returning(|_, _| Err(StoreError::unavailable("down")));
     let service = mocked(store, registry);
     let issued = service
         .issue(&id("billing"), &secret, IssueRequest::default())

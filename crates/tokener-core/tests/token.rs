@@ -262,9 +262,59 @@ fn public_keys_parse_from_their_published_form() {
     assert!(Verifier::new(set)
         .verify(&minted.bearer, at(NOW), &VerifyOptions::default())
         .is_ok());
+    // The bare hex form (`public_key_hex`, which some Biscuit libraries want) parses too.
     let other = KeyPair::new().public();
-    assert!(
-        parse_public_key(&other.to_bytes_hex()).is_err(),
-        "prefix is required"
+    assert_eq!(parse_public_key(&other.to_bytes_hex()).unwrap(), other);
+    for bad in ["ed25519/zz", "", "secp256r1/00", &other.to_bytes_hex()[2..]] {
+        assert!(parse_public_key(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_token_without_root_key_id_verifies_against_the_published_keys() {
+    let old = KeyRing::generate();
+    let ring = KeyRing::from_json(
+        &KeyRing::generate()
+            .to_json()
+            .replace("\"id\": 1", "\"id\": 7"),
+    )
+    .unwrap();
+    let minted = mint(ring.active(), input(3600)).unwrap();
+    // What a library that drops the key id on attenuation sends back.
+    let token = Biscuit::from_base64(&minted.bearer, ring.active().public()).unwrap();
+    let mut builder = biscuit_auth::builder::BlockBuilder::new();
+    builder = builder.check("check if time($t)").unwrap();
+    let attenuated = token.append(builder).unwrap();
+    let stripped = strip_root_key_id(&attenuated.to_base64().unwrap());
+    let keys = PublicKeySet::new([
+        (KeyId(3), old.active().public()),
+        (KeyId(7), ring.active().public()),
+    ]);
+    let claims = Verifier::new(keys.clone())
+        .verify(&stripped, at(NOW), &VerifyOptions::default())
+        .unwrap();
+    assert_eq!(claims.key_id, KeyId(7));
+    assert_eq!(claims.token_id, minted.claims.token_id);
+    // Signed by a key that is not published: still refused.
+    let forged_ring = KeyRing::generate();
+    let forged = mint(forged_ring.active(), input(3600)).unwrap();
+    let forged = strip_root_key_id(&forged.bearer);
+    assert_eq!(
+        Verifier::new(keys).verify(&forged, at(NOW), &VerifyOptions::default()),
+        Err(VerifyError::BadSignature)
     );
+}
+
+/// The token re-encoded without its `root_key_id` (protobuf field 1 of the outer message).
+fn strip_root_key_id(bearer: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE;
+    let bytes = engine.decode(bearer).unwrap();
+    // Field 1, varint: tag byte 0x08 then the varint; the token starts with it when present.
+    assert_eq!(bytes[0], 0x08, "token starts with root_key_id");
+    let mut i = 1;
+    while bytes[i] & 0x80 != 0 {
+        i += 1;
+    }
+    engine.encode(&bytes[i + 1..])
 }

@@ -1,6 +1,8 @@
 //! Process-local stores. Cheap to clone (clones share the data), safe across threads.
 
-use crate::domain::{Client, ClientId, Revocation, Timestamp, TokenId, TokenRecord};
+use crate::domain::{
+    Client, ClientId, ClientRevocation, Revocation, Timestamp, TokenId, TokenRecord,
+};
 use crate::ports::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +16,8 @@ struct Tokens {
     by_id: BTreeMap<TokenId, TokenRecord>,
     /// Revocations ordered for cursor listing.
     revoked: BTreeSet<RevocationCursor>,
+    /// Client-wide revocations, one per client.
+    clients: BTreeMap<ClientId, ClientRevocation>,
 }
 
 #[derive(Clone, Default)]
@@ -120,6 +124,30 @@ impl TokenStore for InMemoryTokenStore {
             }
         }
         Ok(dead.len() as u64)
+    }
+
+    async fn revoke_client(&self, revocation: &ClientRevocation) -> Result<(), StoreError> {
+        let mut tokens = self.inner.write().map_err(Self::poisoned)?;
+        let held = tokens.clients.get(&revocation.client_id);
+        if held.is_none_or(|h| h.issued_before < revocation.issued_before) {
+            tokens
+                .clients
+                .insert(revocation.client_id.clone(), revocation.clone());
+        }
+        Ok(())
+    }
+
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<ClientRevocation>, StoreError> {
+        let tokens = self.inner.read().map_err(Self::poisoned)?;
+        Ok(tokens
+            .clients
+            .values()
+            .filter(|r| r.revoked_at >= since)
+            .cloned()
+            .collect())
     }
 }
 

@@ -123,4 +123,18 @@ impl<S: TokenStore> TokenStore for CountingStore<S> {
     async fn prune_expired(&self, before: Timestamp) -> Result<u64, crate::ports::StoreError> {
         self.inner.prune_expired(before).await
     }
+
+    async fn revoke_client(
+        &self,
+        revocation: &crate::domain::ClientRevocation,
+    ) -> Result<(), crate::ports::StoreError> {
+        self.inner.revoke_client(revocation).await
+    }
+
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<crate::domain::ClientRevocation>, crate::ports::StoreError> {
+        self.inner.client_revocations(since).await
+    }
 }

@@ -1,7 +1,7 @@
 //! The token-store and client-registry contracts. Every function expects a fresh, empty store.
 
 use super::fixtures::{random_id, sample_client, sample_record, T0};
-use crate::domain::{ClientId, Scope, Timestamp, TokenId, TokenRecord};
+use crate::domain::{ClientId, ClientRevocation, Scope, Timestamp, TokenId, TokenRecord};
 use crate::ports::{ClientRegistry, RevocationCursor, RevokeOutcome, TokenStore};
 
 /// Runs every token-store contract on `store`.
@@ -11,6 +11,8 @@ pub async fn token_store<S: TokenStore>(store: &S) {
     revoke_outcomes(store).await;
     revocations_are_listed_in_order(store).await;
     prune_removes_only_expired(store).await;
+    revocation_times_keep_milliseconds(store).await;
+    client_revocations_keep_the_widest(store).await;
 }
 
 async fn record_and_get<S: TokenStore>(store: &S) {
@@ -113,6 +115,50 @@ async fn revocations_are_listed_in_order<S: TokenStore>(store: &S) {
         "cursor is exclusive, limit holds"
     );
     assert_eq!(page[0].expires_at, Timestamp::from_unix(base + 9999));
+}
+
+/// The feed is ordered by revocation time to the millisecond (see `RevocationSync`).
+async fn revocation_times_keep_milliseconds<S: TokenStore>(store: &S) {
+    let base = T0 + 2_000_000;
+    let record = sample_record("millis", base + 9999);
+    store.record(&record).await.expect("record");
+    let at = Timestamp::from_unix_millis(base * 1000 + 123);
+    store.revoke(record.id(), at).await.expect("revoke");
+    let stored = store
+        .get(record.id())
+        .await
+        .expect("get")
+        .expect("recorded");
+    assert_eq!(stored.revoked_at, Some(at));
+    let after = RevocationCursor {
+        revoked_at: at.minus_millis(1),
+        token_id: record.id().clone(),
+    };
+    let page = store.revocations(Some(after), 10).await.expect("page");
+    assert_eq!(page.first().map(|r| r.revoked_at), Some(at));
+}
+
+async fn client_revocations_keep_the_widest<S: TokenStore>(store: &S) {
+    let base = Timestamp::from_unix(T0 + 3_000_000);
+    let client = ClientId::parse("widest").expect("valid");
+    assert!(store
+        .client_revocations(base)
+        .await
+        .expect("list")
+        .is_empty());
+    let first = ClientRevocation::at(client.clone(), base.plus_millis(10), 3600);
+    let later = ClientRevocation::at(client.clone(), base.plus_secs(5), 3600);
+    store.revoke_client(&first).await.expect("revoke client");
+    store.revoke_client(&later).await.expect("revoke client");
+    // An older one arriving late changes nothing.
+    store.revoke_client(&first).await.expect("revoke client");
+    let held = store.client_revocations(base).await.expect("list");
+    assert_eq!(held, vec![later.clone()]);
+    assert!(store
+        .client_revocations(base.plus_secs(6))
+        .await
+        .expect("list")
+        .is_empty());
 }
 
 async fn prune_removes_only_expired<S: TokenStore>(store: &S) {

@@ -1,45 +1,88 @@
-//! Instants as whole seconds since the Unix epoch, and the clock port that reads them.
+//! Instants since the Unix epoch, and the clock port that reads them.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A point in time, second precision (what Biscuit dates and `exp`/`iat` claims carry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// A point in time, millisecond precision.
+///
+/// Token claims are whole seconds (what Biscuit dates and `exp`/`iat` carry; minting truncates),
+/// but revocations keep their milliseconds: the revocation feed is ordered by revocation time,
+/// and a second is too coarse to tell apart revocations made on several instances.
+///
+/// Serialized as whole seconds, as it always was, so queued records written by any version read
+/// back the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(u64);
 
 impl Timestamp {
     pub const fn from_unix(seconds: u64) -> Self {
-        Self(seconds)
+        Self(seconds.saturating_mul(1000))
     }
 
+    pub const fn from_unix_millis(millis: u64) -> Self {
+        Self(millis)
+    }
+
+    /// Whole seconds (rounded down).
     pub fn unix(self) -> u64 {
+        self.0 / 1000
+    }
+
+    pub fn unix_millis(self) -> u64 {
         self.0
     }
 
+    /// The same instant with its milliseconds dropped.
+    pub fn whole_seconds(self) -> Self {
+        Self::from_unix(self.unix())
+    }
+
     pub fn to_system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0)
+        UNIX_EPOCH + Duration::from_millis(self.0)
     }
 
     pub fn from_system_time(t: SystemTime) -> Self {
-        Self(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+        Self(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 
     pub fn plus_secs(self, seconds: u64) -> Self {
-        Self(self.0.saturating_add(seconds))
+        Self(self.0.saturating_add(seconds.saturating_mul(1000)))
     }
 
-    /// RFC 3339 in UTC, e.g. `2026-11-25T12:00:00Z`.
+    pub fn plus_millis(self, millis: u64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
+
+    pub fn minus_millis(self, millis: u64) -> Self {
+        Self(self.0.saturating_sub(millis))
+    }
+
+    /// RFC 3339 in UTC, whole seconds, e.g. `2026-11-25T12:00:00Z`.
     pub fn to_rfc3339(self) -> String {
-        let secs = i64::try_from(self.0).unwrap_or(i64::MAX);
+        let secs = i64::try_from(self.unix()).unwrap_or(i64::MAX);
         time::OffsetDateTime::from_unix_timestamp(secs)
             .ok()
             .and_then(|t| {
                 t.format(&time::format_description::well_known::Rfc3339)
                     .ok()
             })
-            .unwrap_or_else(|| self.0.to_string())
+            .unwrap_or_else(|| self.unix().to_string())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.unix())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u64::deserialize(deserializer).map(Self::from_unix)
     }
 }
 
@@ -70,12 +113,16 @@ pub struct ManualClock(std::sync::atomic::AtomicU64);
 
 impl ManualClock {
     pub fn at(t: Timestamp) -> Self {
-        Self(std::sync::atomic::AtomicU64::new(t.unix()))
+        Self(std::sync::atomic::AtomicU64::new(t.unix_millis()))
     }
 
     pub fn advance(&self, seconds: u64) {
+        self.advance_millis(seconds.saturating_mul(1000));
+    }
+
+    pub fn advance_millis(&self, millis: u64) {
         self.0
-            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+            .fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -88,6 +135,18 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_and_milliseconds() {
+        let t = Timestamp::from_unix_millis(1_800_000_000_999);
+        assert_eq!(t.unix(), 1_800_000_000);
+        assert_eq!(t.whole_seconds(), Timestamp::from_unix(1_800_000_000));
+        assert!(Timestamp::from_unix(1_800_000_000) < t);
+        // Serialized as whole seconds, so records queued by any version read back the same.
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1800000000");
+        let back: Timestamp = serde_json::from_str("1800000000").unwrap();
+        assert_eq!(back, t.whole_seconds());
+    }
 
     #[test]
     fn rfc3339_is_utc_with_z() {

@@ -2,12 +2,15 @@
 
 mod client;
 mod clock;
+pub mod feed;
 mod names;
+mod revocation;
 mod secret;
 mod token;
 
 pub use client::Client;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use names::{Audience, ClientId, NameError, Scope, TokenId, Ttl, TtlError};
+pub use revocation::{BadCursor, ClientRevocation, FeedCursor, RevocationEntry};
 pub use secret::{ClientSecret, SecretError, SecretHash};
 pub use token::{Fingerprint, IssuedToken, KeyId, Revocation, TokenClaims, TokenRecord};

@@ -2,7 +2,9 @@
 //! Adapters (in-memory here; MongoDB and Redis in their own crates) implement them and map
 //! their driver errors to [`StoreError`] at the seam.
 
-use crate::domain::{Client, ClientId, Revocation, Timestamp, TokenId, TokenRecord};
+use crate::domain::{
+    Client, ClientId, ClientRevocation, Revocation, Timestamp, TokenId, TokenRecord,
+};
 use async_trait::async_trait;
 
 /// A failure of a store. Carries no driver message to callers' users: `detail` is for logs.
@@ -77,6 +79,16 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Deletes records of tokens that expired before `before`; returns how many went.
     async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Records a client-wide revocation. One entry per client: a later one replaces it when it
+    /// covers more (a later `issued_before`); an earlier one changes nothing.
+    async fn revoke_client(&self, revocation: &ClientRevocation) -> Result<(), StoreError>;
+
+    /// Client-wide revocations made at or after `since`, in no particular order.
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<ClientRevocation>, StoreError>;
 }
 
 /// The registry of clients allowed to ask for tokens.
@@ -119,6 +131,15 @@ impl<T: TokenStore + ?Sized> TokenStore for std::sync::Arc<T> {
     }
     async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
         (**self).prune_expired(before).await
+    }
+    async fn revoke_client(&self, revocation: &ClientRevocation) -> Result<(), StoreError> {
+        (**self).revoke_client(revocation).await
+    }
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<ClientRevocation>, StoreError> {
+        (**self).client_revocations(since).await
     }
 }
 

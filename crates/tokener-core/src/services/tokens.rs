@@ -1,10 +1,12 @@
 //! `TokenService`: the business rules of issuing and verifying tokens, generic over the ports.
 
+use super::client_reuse::REUSE_CLIENTS_FOR;
+use super::revocations::{RevocationState, RevocationSync, FEED_SETTLE_MILLIS};
 use crate::domain::{
-    Audience, Client, ClientId, ClientSecret, Clock, IssuedToken, Revocation, Scope, SecretHash,
-    TokenClaims, TokenId, TokenRecord, Ttl,
+    Audience, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor, IssuedToken,
+    Revocation, RevocationEntry, Scope, SecretHash, TokenClaims, TokenId, TokenRecord, Ttl,
 };
-use crate::ports::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
+use crate::ports::{ClientRegistry, RevokeOutcome, StoreError, TokenStore};
 use crate::token::{mint, KeyRing, MintError, MintInput, Verifier, VerifyError, VerifyOptions};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -101,6 +103,10 @@ pub enum RevokeError {
     Store(#[from] StoreError),
 }
 
+/// How old the revocation state may be before a verification refreshes it from the store
+/// first (the background poll keeps it far younger; this bounds what an answer can miss).
+pub const MAX_REVOCATION_STALENESS_MILLIS: u64 = 1_000;
+
 /// Issues and verifies tokens.
 pub struct TokenService<S, C> {
     store: S,
@@ -112,6 +118,9 @@ pub struct TokenService<S, C> {
     /// Compared against when the client does not exist, so an unknown id costs what a wrong
     /// secret costs.
     decoy: SecretHash,
+    /// Every unexpired revocation, kept within a poll of the store: verification asks it, not
+    /// the store.
+    revocations: RevocationSync,
 }
 
 impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
@@ -130,7 +139,32 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             clock,
             ttl,
             decoy: ClientSecret::generate().hash(),
+            revocations: RevocationSync::new(Arc::new(RevocationState::new())),
         }
+    }
+
+    /// The revocation state verification reads (shared with the feed routes).
+    pub fn revocation_state(&self) -> &Arc<RevocationState> {
+        self.revocations.state()
+    }
+
+    /// Brings the revocation state up to date with the store (the background poll calls this).
+    pub async fn sync_revocations(&self) -> Result<usize, StoreError> {
+        self.revocations.poll(&self.store, self.clock.now()).await
+    }
+
+    /// Refreshes the revocation state first if it is older than
+    /// [`MAX_REVOCATION_STALENESS_MILLIS`] (the background poll has stalled, or never ran).
+    async fn fresh_revocations(&self) -> Result<&RevocationState, StoreError> {
+        let now = self.clock.now();
+        let state = self.revocations.state();
+        let fresh = state
+            .synced_at()
+            .is_some_and(|at| at.plus_millis(MAX_REVOCATION_STALENESS_MILLIS) >= now);
+        if !fresh {
+            self.revocations.poll(&self.store, now).await?;
+        }
+        Ok(state)
     }
 
     pub fn store(&self) -> &S {
@@ -194,7 +228,11 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             Some(ttl) if ttl > max => return Err(IssueError::TtlTooLong { max }),
             Some(ttl) => ttl,
         };
-        let now = self.clock.now();
+        // After a client-wide revocation that reaches past now, new tokens are dated at its end.
+        let now = self
+            .revocations
+            .state()
+            .issue_time(&client.id, self.clock.now());
         let minted = mint(
             self.keys.active(),
             MintInput {
@@ -231,37 +269,94 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         if &parsed.claims().client_id != caller {
             return Err(RevokeError::NotOwner);
         }
+        let claims = parsed.claims();
         Ok(self
-            .store
-            .revoke(&parsed.claims().token_id, self.clock.now())
+            .revoke_recorded(&claims.token_id, claims.expires_at)
             .await?)
     }
 
     /// Revokes a token by id (an administrator's action).
     pub async fn revoke_id(&self, id: &TokenId) -> Result<RevokeOutcome, StoreError> {
-        self.store.revoke(id, self.clock.now()).await
+        match self.store.get(id).await? {
+            Some(record) => self.revoke_recorded(id, record.claims.expires_at).await,
+            // Maybe not in the permanent store yet (write-behind): the store knows where to look.
+            None => self.store.revoke(id, self.clock.now()).await,
+        }
     }
 
-    /// Revoked token ids after `after`, oldest first, for offline verifiers.
-    pub async fn revocations(
+    /// Revokes in the store, then here at once (other instances see it at their next poll).
+    /// A token revoked before keeps its first revocation, which the poll brings.
+    async fn revoke_recorded(
         &self,
-        after: Option<RevocationCursor>,
-        limit: usize,
-    ) -> Result<Vec<Revocation>, StoreError> {
-        self.store.revocations(after, limit).await
+        id: &TokenId,
+        expires_at: crate::domain::Timestamp,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let at = self.clock.now();
+        let outcome = self.store.revoke(id, at).await?;
+        if outcome == RevokeOutcome::Revoked {
+            let entry = RevocationEntry::Token(Revocation {
+                token_id: id.clone(),
+                revoked_at: at,
+                expires_at,
+            });
+            self.revocations.state().apply([entry], at);
+        }
+        Ok(outcome)
     }
 
-    /// Verifies a bearer token: signature, expiry, revocation (asking the store), `options`
-    /// and every block's checks.
+    /// Revokes every token issued to `client` until now: on this instance at once, on the
+    /// others at their next poll, and for offline verifiers through the feed. It also covers
+    /// tokens that other instances may issue while they still reuse the client record from
+    /// before the change ([`REUSE_CLIENTS_FOR`]).
+    pub async fn revoke_client(&self, client: &ClientId) -> Result<ClientRevocation, StoreError> {
+        let at = self.clock.now();
+        let revocation = ClientRevocation::covering(
+            client.clone(),
+            at,
+            REUSE_CLIENTS_FOR.as_secs(),
+            self.ttl.max.as_secs(),
+        );
+        self.store.revoke_client(&revocation).await?;
+        self.revocations
+            .state()
+            .apply([RevocationEntry::Client(revocation.clone())], at);
+        Ok(revocation)
+    }
+
+    /// The revocation feed after `after` (from the start if `None`), oldest first, at most
+    /// `limit`: every unexpired revocation, token ids and client-wide entries alike. An entry
+    /// is handed out once it is [`FEED_SETTLE_MILLIS`] older than the last sync with the store,
+    /// so entries appear in cursor order and resuming from a cursor misses none.
+    pub async fn revocation_feed(
+        &self,
+        after: Option<&FeedCursor>,
+        limit: usize,
+    ) -> Result<Vec<RevocationEntry>, StoreError> {
+        let state = self.fresh_revocations().await?;
+        Ok(state.entries_after(after, feed_watermark(state), limit))
+    }
+
+    /// Verifies a bearer token: signature, expiry, revocation (token ids and client-wide
+    /// entries, from the revocation state), `options` and every block's checks.
     pub async fn verify(
         &self,
         bearer: &str,
         options: &VerifyOptions,
     ) -> Result<TokenClaims, VerifyFailure> {
         let parsed = self.verifier.parse(bearer, self.clock.now())?;
-        let revoked = self.store.is_revoked(&parsed.claims().token_id).await?;
+        let revoked = self.fresh_revocations().await?.is_revoked(parsed.claims());
         Ok(parsed.judge(options, revoked)?)
     }
+}
+
+/// The newest revocation time the feed may hand out: [`FEED_SETTLE_MILLIS`] before the state
+/// was last synced.
+pub fn feed_watermark(state: &RevocationState) -> crate::domain::Timestamp {
+    state
+        .synced_at()
+        .map_or(crate::domain::Timestamp::default(), |at| {
+            at.minus_millis(FEED_SETTLE_MILLIS)
+        })
 }
 
 /// The requested set if every member is allowed, all allowed when nothing was requested.

@@ -72,11 +72,10 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// Parses `ed25519/<hex>` (the form `GET /keys` publishes and Biscuit tools print).
+/// Parses `ed25519/<hex>` (the form `GET /keys` publishes and Biscuit tools print) or the bare
+/// hex some Biscuit libraries want (`public_key_hex` in `GET /keys`).
 pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
-    let hex = text
-        .strip_prefix("ed25519/")
-        .ok_or(KeyError::BadPublicKey)?;
+    let hex = text.strip_prefix("ed25519/").unwrap_or(text);
     PublicKey::from_bytes_hex(hex, biscuit_auth::Algorithm::Ed25519)
         .map_err(|_| KeyError::BadPublicKey)
 }

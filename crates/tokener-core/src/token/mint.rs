@@ -42,8 +42,11 @@ pub struct Minted {
 pub struct MintError(String);
 
 /// Signs a token for `input` with `key`.
-pub fn mint(key: &SigningKey, input: MintInput) -> Result<Minted, MintError> {
+pub fn mint(key: &SigningKey, mut input: MintInput) -> Result<Minted, MintError> {
     let err = |e: biscuit_auth::error::Token| MintError(e.to_string());
+    // The token carries whole seconds; so does the record, so both read the same.
+    input.issued_at = input.issued_at.whole_seconds();
+    input.expires_at = input.expires_at.whole_seconds();
     let expires = date(&input.expires_at.to_system_time());
     let mut builder = Biscuit::builder()
         .root_key_id(key.id().0)

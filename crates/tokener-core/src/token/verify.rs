@@ -25,6 +25,7 @@
 use super::keys::PublicKeySet;
 use super::mint::authority_id;
 use crate::domain::{Audience, ClientId, KeyId, Scope, Timestamp, TokenClaims, TokenId};
+use crate::services::RevocationState;
 use biscuit_auth::builder::{date, fact, pred, rule, var, AuthorizerBuilder};
 use biscuit_auth::error::{Format, Token as BiscuitError};
 use biscuit_auth::{Authorizer, AuthorizerLimits, Biscuit};
@@ -108,6 +109,21 @@ impl Verifier {
         self.verify_with(bearer, now, options, |id| self.revoked.contains(id))
     }
 
+    /// As [`Verifier::verify`], with revocation decided by a [`RevocationState`]: token ids and
+    /// client-wide entries (what `tokener-verify` and the server's introspection use).
+    pub fn verify_against(
+        &self,
+        bearer: &str,
+        now: Timestamp,
+        options: &VerifyOptions,
+        revocations: &RevocationState,
+    ) -> Result<TokenClaims, VerifyError> {
+        let parsed = self.parse(bearer, now)?;
+        let revoked = revocations.is_revoked(&parsed.claims)
+            || self.revoked.contains(&parsed.claims.token_id);
+        parsed.judge(options, revoked)
+    }
+
     /// As [`Verifier::verify`], with revocation decided by `is_revoked` (the service asks its
     /// store).
     pub fn verify_with(
@@ -131,13 +147,8 @@ impl Verifier {
         if bearer.is_empty() || bearer.len() > MAX_BEARER_LEN {
             return Err(VerifyError::Malformed);
         }
-        let token = Biscuit::from_base64(bearer, |id: Option<u32>| {
-            id.and_then(|id| self.keys.get(KeyId(id)).copied())
-                .ok_or(Format::UnknownPublicKey)
-        })
-        .map_err(classify)?;
+        let (token, key_id) = self.decode(bearer)?;
         let token_id = authority_id(&token).map_err(|_| VerifyError::Malformed)?;
-        let key_id = KeyId(token.root_key_id().ok_or(VerifyError::Malformed)?);
         let mut authorizer = authorizer(&token, now.to_system_time())?;
         let claims = read_claims(&mut authorizer, token_id, key_id)?;
         Ok(ParsedToken {
@@ -145,6 +156,38 @@ impl Verifier {
             claims,
             now,
         })
+    }
+}
+
+impl Verifier {
+    /// Decodes and checks the signature against the key the token names. A token that names
+    /// none (some Biscuit libraries drop `root_key_id` when they attenuate) is tried against
+    /// each published key; the ring is small, and only such tokens pay for it.
+    fn decode(&self, bearer: &str) -> Result<(Biscuit, KeyId), VerifyError> {
+        let named = std::cell::Cell::new(None);
+        let found = Biscuit::from_base64(bearer, |id: Option<u32>| {
+            named.set(id);
+            id.and_then(|id| self.keys.get(KeyId(id)).copied())
+                .ok_or(Format::UnknownPublicKey)
+        });
+        match (found, named.get()) {
+            (Ok(token), Some(id)) => Ok((token, KeyId(id))),
+            (Err(e), Some(_)) => Err(classify(e)),
+            // No key id: try every key; a bad signature under all of them is a bad signature.
+            (first, None) => {
+                if let Err(e) = &first {
+                    if !matches!(e, BiscuitError::Format(Format::UnknownPublicKey)) {
+                        return Err(classify(e.clone()));
+                    }
+                }
+                for (id, key) in self.keys.iter() {
+                    if let Ok(token) = Biscuit::from_base64(bearer, *key) {
+                        return Ok((token, id));
+                    }
+                }
+                Err(VerifyError::BadSignature)
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! [`WriteBehindStore`]: the token store of the write-behind mode.
 
-use crate::domain::{Revocation, Timestamp, TokenId, TokenRecord};
+use crate::domain::{ClientRevocation, Revocation, Timestamp, TokenId, TokenRecord};
 use crate::ports::{
     QueueStats, RecordQueue, RevocationCursor, RevokeOutcome, StoreError, TokenCache, TokenStore,
 };
@@ -235,5 +235,16 @@ impl<Q: RecordQueue, C: TokenCache, S: TokenStore> TokenStore for WriteBehindSto
     async fn prune_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
         // The cache expires its entries by itself (records and markers live until expiry).
         self.permanent.prune_expired(before).await
+    }
+
+    async fn revoke_client(&self, revocation: &ClientRevocation) -> Result<(), StoreError> {
+        self.permanent.revoke_client(revocation).await
+    }
+
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<ClientRevocation>, StoreError> {
+        self.permanent.client_revocations(since).await
     }
 }
