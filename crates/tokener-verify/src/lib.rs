@@ -20,6 +20,11 @@ pub mod remote;
 mod requirements;
 pub mod rfc6750;
 
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
+
 pub use claims::VerifiedClaims;
 pub use remote::{
     DiscoverError, RemoteVerifier, RemoteVerifierBuilder, RemoteVerifyError, VerifierStats,

@@ -1,0 +1,103 @@
+//! The middleware: verifies the bearer token of every request it wraps against its
+//! requirements, and leaves the claims in the request's extensions.
+
+use super::rejection_response;
+use crate::{rfc6750, RemoteVerifier, Requirements};
+use actix_web::body::EitherBody;
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{Error, HttpMessage};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
+/// audience named is required. `Send` and cheap to clone, so it can be built once outside the
+/// `HttpServer` factory.
+#[derive(Debug, Clone)]
+pub struct TokenerAuth {
+    verifier: RemoteVerifier,
+    requirements: Arc<Requirements>,
+}
+
+impl TokenerAuth {
+    pub fn new(verifier: RemoteVerifier) -> Self {
+        Self::with_requirements(verifier, Requirements::new())
+    }
+
+    pub fn with_requirements(verifier: RemoteVerifier, requirements: Requirements) -> Self {
+        Self {
+            verifier,
+            requirements: Arc::new(requirements),
+        }
+    }
+
+    pub fn scope(self, scope: impl Into<String>) -> Self {
+        let requirements = Arc::unwrap_or_clone(self.requirements).scope(scope);
+        Self::with_requirements(self.verifier, requirements)
+    }
+
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        let requirements = Arc::unwrap_or_clone(self.requirements).audience(audience);
+        Self::with_requirements(self.verifier, requirements)
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for TokenerAuth
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = TokenerAuthMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(TokenerAuthMiddleware {
+            service: Rc::new(service),
+            verifier: self.verifier.clone(),
+            requirements: self.requirements.clone(),
+        }))
+    }
+}
+
+/// The service [`TokenerAuth`] wraps around a route.
+pub struct TokenerAuthMiddleware<S> {
+    service: Rc<S>,
+    verifier: RemoteVerifier,
+    requirements: Arc<Requirements>,
+}
+
+impl<S, B> Service<ServiceRequest> for TokenerAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let verifier = self.verifier.clone();
+        let requirements = self.requirements.clone();
+        Box::pin(async move {
+            let authorization = request.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+            match rfc6750::authorize(&verifier, authorization, &requirements).await {
+                Ok(claims) => {
+                    request.extensions_mut().insert(claims);
+                    let response = service.call(request).await?;
+                    Ok(response.map_into_left_body())
+                }
+                Err(rejection) => {
+                    let response = rejection_response(&rejection);
+                    Ok(request.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}
