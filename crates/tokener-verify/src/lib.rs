@@ -24,6 +24,8 @@ pub mod rfc6750;
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "guard")]
+pub mod guard;
 
 pub use claims::VerifiedClaims;
 pub use remote::{
