@@ -9,7 +9,9 @@ import contextlib
 import http.client
 import json
 import queue
+import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -41,9 +43,10 @@ class EventStream:
         self.comments: list[str] = []
         self.retry: str | None = None
         self.body = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
         if self.status == 200:
             self.socket.settimeout(None)  # an idle stream is normal: wait until closed
-            threading.Thread(target=self._read, daemon=True).start()
+            self.reader.start()
         else:
             self.body = self.response.read(2000).decode(errors="replace")
 
@@ -91,8 +94,12 @@ class EventStream:
         return extra
 
     def close(self) -> None:
+        # The shutdown ends the reader's blocking read; the connection is closed once the
+        # reader is done with it.
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_RDWR)
+        if self.reader.is_alive():
+            self.reader.join(timeout=HTTP_TIMEOUT_S)
         self.connection.close()
 
 
@@ -211,3 +218,35 @@ def test_last_event_id_wins_over_since(open_stream, revoke_new):
     (entry,) = [_entry(event) for event in resumed.take(1)]
     assert entry["token_id"] == after
     assert resumed.quiet() == []
+
+
+SHUTDOWN_BOUND_S = 5.0
+
+
+def test_sigterm_ends_open_streams(launch_tokener):
+    """A follower's stream never finishes by itself: a graceful stop must end it, not wait the
+    whole shutdown timeout for it (every guard keeps one open)."""
+    with launch_tokener() as server:
+        stream = EventStream(server.url("/revocations/stream"))
+        try:
+            assert stream.status == 200, (stream.status, stream.body)
+            deadline = time.monotonic() + EVENT_BOUND_S
+            while stream.retry is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # connected and served: the retry line arrived
+            assert stream.retry is not None
+
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            try:
+                code = server.process.wait(timeout=SHUTDOWN_BOUND_S + 1)
+            except subprocess.TimeoutExpired:
+                code = None
+            took = time.monotonic() - started
+            assert code == 0 and took <= SHUTDOWN_BOUND_S, (
+                f"tokener with one open /revocations/stream: exit {code} after {took:.1f}s "
+                f"(want 0 within {SHUTDOWN_BOUND_S:.0f}s); log:\n{server.log_tail(1500)}"
+            )
+            stream.reader.join(timeout=2)
+            assert not stream.reader.is_alive(), "the stream stayed open after the process exited"
+        finally:
+            stream.close()
