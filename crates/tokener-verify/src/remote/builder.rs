@@ -33,6 +33,8 @@ impl RemoteVerifierBuilder {
     }
 
     /// How old the revocation state may grow while Tokener is unreachable (default 300 s).
+    /// Keep it above the stream's heartbeat interval (5 s, at most 15 s), or a quiet but live
+    /// feed is judged stale between heartbeats.
     pub fn max_staleness(mut self, max: Duration) -> Self {
         self.settings.max_staleness = max;
         self

@@ -33,6 +33,9 @@ use std::time::Duration;
 use tokener_core::{RevocationState, TokenClaims, Verifier, VerifyOptions};
 use tokio::task::JoinHandle;
 
+/// The longest a live revocation stream may stay silent (the wire contract's heartbeat bound).
+const HEARTBEAT_BOUND: Duration = Duration::from_secs(15);
+
 /// Verifies Tokener tokens offline with keys and revocations kept current from Tokener.
 ///
 /// Cheap to clone; the background tasks stop when the last clone is dropped or on
@@ -85,6 +88,14 @@ impl RemoteVerifier {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| DiscoverError::NoRuntime)?;
         let settings = builder.settings;
+        if settings.max_staleness < HEARTBEAT_BOUND {
+            // Tokener's stream may be silent this long between heartbeats: a live feed would
+            // then be judged stale now and then.
+            tracing::warn!(
+                max_staleness_seconds = settings.max_staleness.as_secs_f64(),
+                "max staleness is below the revocation stream's 15 s heartbeat bound"
+            );
+        }
         let base = discovery::normalize_base(&builder.base_url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(settings.http_timeout)
