@@ -378,3 +378,31 @@ fn rule_check(deadline: SystemTime) -> String {
     let rfc3339 = tokener_core::Timestamp::from_unix(secs).to_rfc3339();
     format!("check if time($t), $t <= {rfc3339}")
 }
+
+#[tokio::test]
+async fn a_client_wide_revocation_covers_every_token_issued_before_it() {
+    let key = signing_key(1);
+    let fake = FakeTokener::start(&[&key]).await;
+    let verifier = quick(&fake.url).discover().await.expect("discover");
+    let (before, claims) = token(&key, &[], &[]);
+    assert!(
+        eventually(Duration::from_secs(2), || fake
+            .state
+            .stream_connects
+            .load(Ordering::SeqCst)
+            >= 1)
+        .await
+    );
+    fake.state.revoke_client("billing");
+    assert!(
+        eventually(Duration::from_secs(2), || verifier
+            .revocations()
+            .is_revoked(&claims))
+        .await,
+        "client entry streamed"
+    );
+    assert_eq!(
+        verifier.verify(&before, &VerifyOptions::default()).await,
+        Err(RemoteVerifyError::Token(VerifyError::Revoked))
+    );
+}

@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokener_core::token::{mint, MintInput, SigningKey};
-use tokener_core::{feed, KeyId, Revocation, RevocationEntry, Timestamp, TokenClaims};
+use tokener_core::{
+    feed, ClientRevocation, KeyId, Revocation, RevocationEntry, Timestamp, TokenClaims,
+};
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// How often the fake's stream sends a heartbeat (the real server: every 5 s).
@@ -111,6 +113,17 @@ impl FakeState {
             revoked_at: now(),
             expires_at: claims.expires_at,
         });
+        self.revocations
+            .lock()
+            .expect("revocations lock")
+            .push(entry.clone());
+        let _ = self.live.send(entry);
+    }
+
+    /// Revokes every token `client` holds now (a client-wide entry, as when it is disabled).
+    pub fn revoke_client(&self, client: &str) {
+        let client_id = client.parse().expect("client id");
+        let entry = RevocationEntry::Client(ClientRevocation::at(client_id, now(), 3600));
         self.revocations
             .lock()
             .expect("revocations lock")
