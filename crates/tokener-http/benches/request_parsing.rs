@@ -103,6 +103,7 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         fallbacks: None,
         public_url: None,
         storage: "in-memory",
+        stopping: tokio::sync::watch::channel(false).1,
     })
 }
 

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Keys { command } => cli::keys::run(command),
         Command::Client(args) => block_on(cli::client::run(args)),
         Command::Token { command } => block_on(cli::token::run(command)),
+        Command::Guard(args) => cli::guard::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(home::home, token::issue, oauth2::token::token, oauth2::introspect::introspect,
         oauth2::revoke::revoke, oauth2::metadata::metadata, keys::keys, revocations::revocations,
+        revocations::stream::stream, admin::clients::revoke_tokens,
         admin::clients::create, admin::clients::list, admin::clients::get,
         admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,
         health::healthz, health::readyz, health::metrics),

@@ -84,6 +84,7 @@ impl Application {
             tracing::info!(consumer = %consumer, "write-behind worker started");
             Background::start(parts, consumer, metrics.clone())
         });
+        let stopping = stop_streams_on_signal();
         let state = web::Data::new(AppState {
             metrics,
             tokens: TokenService::new(
@@ -103,7 +104,15 @@ impl Application {
             public_url: settings.public_url.clone(),
             fallbacks,
             storage: storage.mode,
+            stopping,
         });
+        // Verification and the feed read the revocation state: load it before serving.
+        state
+            .tokens
+            .sync_revocations()
+            .await
+            .context("cannot load the revocations from the token store")?;
+        spawn_revocation_sync(Arc::downgrade(&state.clone().into_inner()));
 
         let server = HttpServer::new(move || app(state.clone()))
             .client_request_timeout(REQUEST_HEAD_TIMEOUT)
@@ -175,6 +184,58 @@ fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {
             Ok(ring)
         }
     }
+}
+
+/// A flag that turns true on SIGTERM or SIGINT (actix-web stops accepting on the same signals).
+fn stop_streams_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = terminate => {}
+            _ = tokio::signal::ctrl_c() => {}
+            // Nobody listens any more: the app is gone.
+            _ = sender.closed() => return,
+        }
+        let _ = sender.send(true);
+    });
+    receiver
+}
+
+/// How often the revocation state is brought up to date with the store: a revocation made on
+/// another instance applies here within this (plus the store's answer time).
+const REVOCATION_SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Polls the store into the revocation state until the app is gone. A failure is logged once
+/// per outage; meanwhile verification refreshes the state itself and answers 503 while it
+/// cannot.
+fn spawn_revocation_sync(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(REVOCATION_SYNC_EVERY).await;
+            let Some(state) = state.upgrade() else { return };
+            match state.tokens.sync_revocations().await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("revocation state in sync with the token store again");
+                }
+                Ok(_) => {}
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::warn!(%error, "cannot bring the revocation state up to date");
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 async fn ensure_bootstrap<C: tokener_core::ClientRegistry>(

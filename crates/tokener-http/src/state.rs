@@ -41,6 +41,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// How the service stores tokens, as reported by `GET /`.
     pub storage: &'static str,
+    /// Turns true when the service starts shutting down: open revocation streams end then,
+    /// rather than hold the graceful shutdown for its whole timeout.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {

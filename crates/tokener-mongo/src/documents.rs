@@ -90,18 +90,13 @@ pub(crate) struct ClientDocument {
 /// A timestamp as a BSON date (milliseconds since the epoch). Saturates beyond the year
 /// 292 million, which no real timestamp reaches.
 pub(crate) fn to_date(t: Timestamp) -> DateTime {
-    let millis = i64::try_from(t.unix())
-        .ok()
-        .and_then(|s| s.checked_mul(1000))
-        .unwrap_or(i64::MAX);
-    DateTime::from_millis(millis)
+    DateTime::from_millis(i64::try_from(t.unix_millis()).unwrap_or(i64::MAX))
 }
 
-/// A BSON date as a timestamp, dropping sub-second precision (never written by this crate).
+/// A BSON date as a timestamp, to the millisecond (revocation times keep theirs).
 pub(crate) fn from_date(d: DateTime, what: &str, id: &str) -> Result<Timestamp, StoreError> {
-    let seconds = d.timestamp_millis().div_euclid(1000);
-    u64::try_from(seconds)
-        .map(Timestamp::from_unix)
+    u64::try_from(d.timestamp_millis())
+        .map(Timestamp::from_unix_millis)
         .map_err(|_| corrupt(what, id, "is before 1970"))
 }
 
@@ -285,8 +280,9 @@ mod tests {
     }
 
     #[test]
-    fn sub_second_dates_round_down() {
+    fn dates_keep_their_milliseconds() {
         let t = from_date(DateTime::from_millis(1_999), "x", "y").unwrap();
-        assert_eq!(t, Timestamp::from_unix(1));
+        assert_eq!(t, Timestamp::from_unix_millis(1_999));
+        assert_eq!(to_date(t), DateTime::from_millis(1_999));
     }
 }

@@ -30,6 +30,7 @@
 //! told `Revoked` and the last time written is kept (the token is revoked either way); on
 //! MongoDB exactly one wins and the first revocation time stands.
 
+mod client_revocations;
 mod clients;
 mod config;
 mod documents;

@@ -11,8 +11,8 @@ use mongodb::bson::{doc, Bson};
 use std::fmt;
 use std::sync::Arc;
 use tokener_core::{
-    Revocation, RevocationCursor, RevokeOutcome, StoreError, Timestamp, TokenId, TokenRecord,
-    TokenStore,
+    ClientRevocation, Revocation, RevocationCursor, RevokeOutcome, StoreError, Timestamp, TokenId,
+    TokenRecord, TokenStore,
 };
 
 /// How often `revoke` re-reads after a conditional update matched nothing and the token turned
@@ -207,5 +207,16 @@ impl TokenStore for MongoTokenStore {
         )
         .await?;
         Ok(deleted.deleted_count)
+    }
+
+    async fn revoke_client(&self, revocation: &ClientRevocation) -> Result<(), StoreError> {
+        crate::client_revocations::revoke_client(&self.shared, revocation).await
+    }
+
+    async fn client_revocations(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<ClientRevocation>, StoreError> {
+        crate::client_revocations::client_revocations(&self.shared, since).await
     }
 }

@@ -234,7 +234,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             .state()
             .issue_time(&client.id, self.clock.now());
         let minted = mint(
-            self.keys.active(),
+            self.keys.signing_key(now),
             MintInput {
                 client_id: client.id.clone(),
                 audiences,

@@ -3,9 +3,11 @@
 //!
 //! The key file (`TOKENER_SIGNING_KEY_FILE`) is JSON:
 //! `{"keys":[{"id":1,"private_key":"ed25519-private/<hex>","active":true}, ...]}` with exactly
-//! one active key.
+//! one active key. A key may also carry `"activates_at": <Unix seconds>`: it is published as
+//! `next` (verifiers learn it) and starts signing at that time, when the key that was active
+//! becomes retired. That is how a key rotates without any verifier meeting an unknown key id.
 
-use crate::domain::KeyId;
+use crate::domain::{KeyId, Timestamp};
 use biscuit_auth::{KeyPair, PrivateKey, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,11 +82,25 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
         .map_err(|_| KeyError::BadPublicKey)
 }
 
-/// All signing keys of a deployment: one active, the rest retired but still verifying.
+/// All signing keys of a deployment: one active, keys scheduled to sign (`next`), the rest
+/// retired but still verifying.
 #[derive(Debug)]
 pub struct KeyRing {
     active: KeyId,
     keys: BTreeMap<KeyId, SigningKey>,
+    /// Keys that take over signing at a time, in activation order.
+    scheduled: BTreeMap<Timestamp, KeyId>,
+}
+
+/// What a key of the ring does at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Signs new tokens.
+    Active,
+    /// Will sign from `activates_at`; verifiers already accept it.
+    Next { activates_at: Timestamp },
+    /// Only verifies tokens it signed.
+    Retired,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,6 +114,8 @@ struct KeyFileEntry {
     private_key: String,
     #[serde(default)]
     active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    activates_at: Option<u64>,
 }
 
 impl KeyRing {
@@ -111,6 +129,7 @@ impl KeyRing {
         Self {
             active,
             keys: BTreeMap::from([(active, key)]),
+            scheduled: BTreeMap::new(),
         }
     }
 
@@ -122,18 +141,29 @@ impl KeyRing {
             return Err(KeyError::ActiveCount { found });
         }
         let mut keys = BTreeMap::new();
+        let mut scheduled = BTreeMap::new();
         let mut active = KeyId(0);
         for entry in file.keys {
             let id = KeyId(entry.id);
             if entry.active {
                 active = id;
+            } else if let Some(at) = entry.activates_at {
+                if scheduled.insert(Timestamp::from_unix(at), id).is_some() {
+                    return Err(KeyError::Syntax(format!(
+                        "two keys activate at the same time ({at})"
+                    )));
+                }
             }
             let key = SigningKey::from_prefixed(id, &entry.private_key)?;
             if keys.insert(id, key).is_some() {
                 return Err(KeyError::DuplicateId { id: entry.id });
             }
         }
-        Ok(Self { active, keys })
+        Ok(Self {
+            active,
+            keys,
+            scheduled,
+        })
     }
 
     /// The key file text for this ring (holds private keys: write it with restrictive mode).
@@ -146,6 +176,11 @@ impl KeyRing {
                     id: k.id.0,
                     private_key: k.keypair.private().to_prefixed_string(),
                     active: k.id == self.active,
+                    activates_at: self
+                        .scheduled
+                        .iter()
+                        .find(|(_, id)| **id == k.id)
+                        .map(|(at, _)| at.unix()),
                 })
                 .collect(),
         };
@@ -153,9 +188,32 @@ impl KeyRing {
         serde_json::to_string_pretty(&file).unwrap_or_default()
     }
 
+    /// The key marked active in the key file (what signs before any scheduled key activates).
     pub fn active(&self) -> &SigningKey {
         // The constructors guarantee the active id is present.
         &self.keys[&self.active]
+    }
+
+    /// The key that signs at `now`: the last scheduled key whose time has come, else the
+    /// active one.
+    pub fn signing_key(&self, now: Timestamp) -> &SigningKey {
+        let id = self
+            .scheduled
+            .range(..=now)
+            .next_back()
+            .map_or(self.active, |(_, id)| *id);
+        self.keys.get(&id).unwrap_or_else(|| self.active())
+    }
+
+    /// What the key `id` does at `now`.
+    pub fn status(&self, id: KeyId, now: Timestamp) -> KeyStatus {
+        if self.signing_key(now).id() == id {
+            return KeyStatus::Active;
+        }
+        match self.scheduled.iter().find(|(_, k)| **k == id) {
+            Some((at, _)) if *at > now => KeyStatus::Next { activates_at: *at },
+            _ => KeyStatus::Retired,
+        }
     }
 
     /// Every public key with its id, active first.

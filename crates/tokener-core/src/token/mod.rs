@@ -4,6 +4,6 @@ mod keys;
 mod mint;
 mod verify;
 
-pub use keys::{parse_public_key, KeyError, KeyRing, PublicKeySet, SigningKey};
+pub use keys::{parse_public_key, KeyError, KeyRing, KeyStatus, PublicKeySet, SigningKey};
 pub use mint::{mint, MintError, MintInput, Minted};
 pub use verify::{ParsedToken, Verifier, VerifyError, VerifyOptions, MAX_BEARER_LEN};

@@ -1,6 +1,7 @@
 //! The `tokener` command line: `serve` (the default) and the operator's tools.
 
 pub mod client;
+pub mod guard;
 pub mod keys;
 pub mod token;
 
@@ -31,6 +32,8 @@ pub enum Command {
     },
     /// Manage clients through the admin API of a running service.
     Client(client::ClientArgs),
+    /// Run the forward-auth sidecar: verify tokens offline for a proxy (`GET /auth`).
+    Guard(guard::GuardArgs),
     /// Look inside tokens and verify them offline.
     Token {
         #[command(subcommand)]

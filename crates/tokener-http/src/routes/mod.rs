@@ -48,6 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/keys", "GET").route(web::get().to(keys::keys)))
         .service(resource("/revocations", "GET").route(web::get().to(revocations::revocations)))
         .service(
+            resource("/revocations/stream", "GET")
+                .route(web::get().to(revocations::stream::stream)),
+        )
+        .service(
             resource("/admin/clients", "GET, POST")
                 .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))
                 .route(web::get().to(admin::clients::list))
@@ -61,7 +65,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/admin/clients/{client_id}/secret", "POST")
+                .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))
                 .route(web::post().to(admin::clients::rotate_secret)),
+        )
+        .service(
+            resource("/admin/clients/{client_id}/revoke-tokens", "POST")
+                .route(web::post().to(admin::clients::revoke_tokens)),
         )
         .service(
             resource("/admin/tokens/{token_id}/revoke", "POST")

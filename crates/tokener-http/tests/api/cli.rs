@@ -90,6 +90,7 @@ async fn token_verify_offline_with_the_keys_url_and_inspect() {
 
     // Revoked on the server: the offline verifier sees it through /revocations.
     app.oauth("/oauth2/revoke", &[("token", &token)]).await;
+    app.revocations_listed(1).await;
     let (address, t) = (app.address.clone(), token.clone());
     let revoked = tokio::task::spawn_blocking(move || {
         tokener(&["token", "verify", &t, "--keys-url", &address], &[])

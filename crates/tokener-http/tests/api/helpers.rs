@@ -1,6 +1,7 @@
 //! One way to start the application for a test: on a random port, with a known client.
 
 use mongodb::bson::{doc, Document};
+use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use tokener_http::configuration::Settings;
@@ -207,6 +208,37 @@ impl TestApp {
         let response = self.oauth("/oauth2/introspect", &[("token", token)]).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    /// Introspects until the token is inactive (a revocation made on another instance reaches
+    /// this one within its revocation poll); returns how long that took. Fails after 3 s.
+    pub async fn until_inactive(&self, token: &str) -> Duration {
+        let start = Instant::now();
+        while self.introspect(token).await != json!({"active": false}) {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "the token is still active 3 s after its revocation"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        start.elapsed()
+    }
+
+    /// `GET /revocations`, once it lists at least `count` entries (the feed hands an entry out
+    /// about 0.5 s after the revocation, so entries appear in order). Fails after 3 s.
+    pub async fn revocations_listed(&self, count: usize) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let page = self.get_json("/revocations").await;
+            if page["revocations"].as_array().map_or(0, Vec::len) >= count {
+                return page;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "fewer than {count} revocations listed after 3 s: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

@@ -127,7 +127,7 @@ async fn issued_tokens_are_recorded_in_mongodb_and_survive_a_restart() {
         json!({"active": false}),
         "the revocation survived"
     );
-    let page: serde_json::Value = restarted.get_json("/revocations").await;
+    let page = restarted.revocations_listed(1).await;
     assert_eq!(page["revocations"][0]["token_id"], issued[0]["token_id"]);
     assert_eq!(restarted.token(None).await.status(), 200);
     restarted.stop().await;
@@ -199,8 +199,8 @@ async fn mongodb_outage_gives_503_then_issuance_recovers_without_restart() {
     let _ = std::fs::remove_file(keys);
 }
 
-/// Instances share the record: a revocation made on one is honoured by the other at once
-/// (every verification asks the shared store).
+/// Instances share the record: a revocation made on one is honoured by the other within its
+/// revocation poll (200 ms).
 #[tokio::test]
 async fn a_revocation_on_one_instance_is_honoured_by_another() {
     let Some(uri) = service_var(MONGODB_URI) else {
@@ -222,11 +222,8 @@ async fn a_revocation_on_one_instance_is_honoured_by_another() {
             .status(),
         200
     );
-    assert_eq!(
-        a.introspect(&token).await,
-        json!({"active": false}),
-        "A honours B's revocation"
-    );
+    let delay = a.until_inactive(&token).await;
+    println!("a revocation on B was honoured by A after {delay:?}");
     a.stop().await;
     b.stop().await;
     let _ = raw_client(&uri).await.database(&database).drop().await;

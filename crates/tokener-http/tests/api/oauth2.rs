@@ -257,7 +257,7 @@ async fn revocation_by_the_owner_deactivates_the_token_and_is_listed() {
             .status(),
         200
     );
-    let page: serde_json::Value = app.get_json("/revocations").await;
+    let page = app.revocations_listed(1).await;
     let listed = page["revocations"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     let id = app.introspect(&keep).await; // keep is active: its id is not listed
@@ -289,6 +289,7 @@ async fn revocations_page_with_a_cursor() {
         ids.push(app.introspect(&token).await["jti"].clone());
         app.oauth("/oauth2/revoke", &[("token", &token)]).await;
     }
+    app.revocations_listed(3).await;
     let first: serde_json::Value = app.get_json("/revocations?limit=2").await;
     assert_eq!(first["revocations"].as_array().unwrap().len(), 2);
     let next = first["next"].as_str().unwrap();

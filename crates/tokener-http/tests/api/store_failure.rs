@@ -15,6 +15,11 @@ async fn store_down_means_503_with_retry_after_and_no_token() {
             "connection refused by 10.0.0.7:27017",
         ))
     });
+    // Only recording fails: the revocation state still loads.
+    store.expect_revocations().returning(|_, _| Ok(Vec::new()));
+    store
+        .expect_client_revocations()
+        .returning(|_| Ok(Vec::new()));
     let app = spawn_app_on(Storage {
         tokens: Arc::new(store),
         clients: Arc::new(InMemoryClientRegistry::new()),

@@ -190,7 +190,7 @@ async fn two_instances_share_one_queue_without_double_writes() {
             .status(),
         200
     );
-    assert_eq!(a.introspect(&token).await, json!({"active": false}));
+    a.until_inactive(&token).await;
     a.stop().await;
     b.stop().await;
     let _ = std::fs::remove_file(keys);

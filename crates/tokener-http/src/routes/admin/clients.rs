@@ -212,14 +212,67 @@ pub async fn update(
             .transpose()?,
         disabled: patch.disabled,
     };
+    let disabling = change.disabled == Some(true);
     let client = state.clients.update(&parse_id(&id)?, change).await?;
+    if disabling {
+        // After the change, so no token issued before it escapes (the cut-off also covers what
+        // other instances issue while they still reuse the old client record).
+        state.tokens.revoke_client(&client.id).await?;
+    }
     tracing::info!(client_id = %client.id, disabled = client.disabled, "client updated");
     Ok(HttpResponse::Ok().json(ClientView::from(client)))
 }
 
-/// Replace a client's secret; the old one stops working at once.
+/// What `POST /admin/clients/{client_id}/secret` may ask for.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// Also revoke every token issued to the client until now (default false).
+    #[serde(default)]
+    pub revoke_tokens: bool,
+}
+
+/// The client-wide revocation made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientTokensRevoked {
+    pub client_id: String,
+    /// Every token of the client issued before this time (Unix seconds) is revoked.
+    pub issued_before: u64,
+}
+
+/// Revoke every token issued to a client until now: introspection, the admin API and every
+/// verifier following the revocation feed reject them within a second.
+#[utoipa::path(post, path = "/admin/clients/{client_id}/revoke-tokens", tag = "admin",
+    params(("client_id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "Revoked", body = ClientTokensRevoked),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
+        (status = 404, description = "`client_not_found`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
+    ),
+    security(("admin_bearer" = [])))]
+pub async fn revoke_tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let admin = require_admin(&req, &state).await?;
+    let client = state.clients.get(&parse_id(&id)?).await?;
+    let revocation = state.tokens.revoke_client(&client.id).await?;
+    tracing::info!(client_id = %client.id, by = %admin.client_id, "client's tokens revoked");
+    Ok(HttpResponse::Ok().json(ClientTokensRevoked {
+        client_id: client.id.to_string(),
+        issued_before: revocation.issued_before.unix(),
+    }))
+}
+
+/// Replace a client's secret; the old one stops working at once. With
+/// `{"revoke_tokens": true}` every token issued to the client until now is revoked too.
 #[utoipa::path(post, path = "/admin/clients/{client_id}/secret", tag = "admin",
     params(("client_id" = String, Path, description = "The client id")),
+    request_body(content = Option<RotateSecret>, description = "Optional"),
     responses(
         (status = 200, description = "The new secret, shown once", body = ClientWithSecret),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
@@ -229,10 +282,19 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&req, &state).await?;
+    let options: RotateSecret = if body.is_empty() {
+        RotateSecret::default()
+    } else {
+        json_body(&req, &body)?
+    };
     let (client, secret) = state.clients.rotate_secret(&parse_id(&id)?).await?;
-    tracing::info!(client_id = %client.id, "client secret rotated");
+    if options.revoke_tokens {
+        state.tokens.revoke_client(&client.id).await?;
+    }
+    tracing::info!(client_id = %client.id, revoke_tokens = options.revoke_tokens, "client secret rotated");
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ClientWithSecret {

@@ -17,6 +17,8 @@ pub struct ServerMetadata {
     /// Tokener's public verification keys (Biscuit Ed25519 keys, not a JWK set).
     pub keys_uri: String,
     pub revocations_uri: String,
+    /// The revocation feed as Server-Sent Events.
+    pub revocations_stream_uri: String,
     pub grant_types_supported: [&'static str; 1],
     /// Tokener has no authorization endpoint, so no response type.
     pub response_types_supported: [&'static str; 0],
@@ -64,6 +66,7 @@ pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         revocation_endpoint: url("/oauth2/revoke"),
         keys_uri: url("/keys"),
         revocations_uri: url("/revocations"),
+        revocations_stream_uri: url("/revocations/stream"),
         grant_types_supported: ["client_credentials"],
         response_types_supported: [],
         token_endpoint_auth_methods_supported: AUTH_METHODS,

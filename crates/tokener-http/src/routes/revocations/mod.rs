@@ -1,10 +1,15 @@
-//! `GET /revocations`: revoked token ids, for verifiers that work offline.
+//! `GET /revocations` and `GET /revocations/stream`: the revocation feed, for verifiers that
+//! work offline. Both read the instance's revocation state, which follows the store within a
+//! second, so a revocation made on any instance reaches every reader.
+
+pub mod stream;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tokener_core::{RevocationCursor, Timestamp, TokenId};
+use tokener_core::feed::WireEntry;
+use tokener_core::FeedCursor;
 use utoipa::{IntoParams, ToSchema};
 
 const DEFAULT_LIMIT: usize = 1000;
@@ -13,29 +18,43 @@ const MAX_LIMIT: usize = 10_000;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RevocationsQuery {
-    /// Resume after this cursor (the `next` of a previous page); omit to start from the first.
+    /// Resume after this cursor (the `next` of a previous page, or an entry's `cursor`); omit
+    /// to start from the first.
     since: Option<String>,
     /// Page size, 1 to 10000 (default 1000).
     limit: Option<usize>,
 }
 
+/// One revocation: a token (`kind: token`), or every token of a client issued before
+/// `issued_before` (`kind: client`). Times are Unix seconds.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RevokedToken {
-    pub token_id: String,
-    /// Seconds since the Unix epoch.
+#[allow(dead_code)] // documents the shape `tokener_core::feed` writes
+pub struct RevocationEntry {
+    /// `token` or `client`.
+    #[schema(example = "token")]
+    pub kind: String,
+    /// With `kind: token`.
+    pub token_id: Option<String>,
+    /// With `kind: client`.
+    pub client_id: Option<String>,
+    /// With `kind: client`: tokens issued before this are revoked.
+    pub issued_before: Option<u64>,
     pub revoked_at: u64,
-    /// Seconds since the Unix epoch; after this the token is dead anyway.
+    /// After this every token the entry covers has expired, and it may be forgotten.
     pub expires_at: u64,
+    /// This entry's place in the feed (`since` and the stream's event id).
+    pub cursor: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevocationPage {
-    pub revocations: Vec<RevokedToken>,
+    #[schema(value_type = Vec<RevocationEntry>)]
+    pub revocations: Vec<WireEntry>,
     /// Pass as `since` to get what follows; equals the request's cursor when nothing is new.
     pub next: Option<String>,
 }
 
-/// Revoked token ids, oldest first.
+/// Every unexpired revocation, oldest first: token ids and client-wide entries.
 #[utoipa::path(
     get,
     path = "/revocations",
@@ -58,34 +77,18 @@ pub async fn revocations(
             "limit must be from 1 to {MAX_LIMIT}"
         )));
     }
-    let page = state.tokens.revocations(after, limit).await?;
+    let page = state.tokens.revocation_feed(after.as_ref(), limit).await?;
     let next = page
         .last()
-        .map(|r| format_cursor(r.revoked_at, &r.token_id))
+        .map(|entry| entry.cursor().to_string())
         .or_else(|| query.since.clone());
     Ok(HttpResponse::Ok().json(RevocationPage {
-        revocations: page
-            .into_iter()
-            .map(|r| RevokedToken {
-                token_id: r.token_id.to_string(),
-                revoked_at: r.revoked_at.unix(),
-                expires_at: r.expires_at.unix(),
-            })
-            .collect(),
+        revocations: page.iter().map(WireEntry::from).collect(),
         next,
     }))
 }
 
-/// A cursor reads `<revoked_at>.<token_id>`.
-fn format_cursor(at: Timestamp, id: &TokenId) -> String {
-    format!("{}.{}", at.unix(), id)
-}
-
-fn parse_cursor(text: &str) -> Result<RevocationCursor, ApiError> {
-    let bad = || ApiError::invalid_request("since is not a cursor returned by this endpoint");
-    let (at, id) = text.split_once('.').ok_or_else(bad)?;
-    Ok(RevocationCursor {
-        revoked_at: Timestamp::from_unix(at.parse().map_err(|_| bad())?),
-        token_id: TokenId::parse(id).map_err(|_| bad())?,
-    })
+pub(crate) fn parse_cursor(text: &str) -> Result<FeedCursor, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::invalid_request("since is not a cursor returned by this feed"))
 }
