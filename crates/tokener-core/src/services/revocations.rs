@@ -297,3 +297,144 @@ fn largest_token_id() -> TokenId {
     // 128 hex digits of `f` is a valid id, and no id sorts after it.
     TokenId::parse("f".repeat(TokenId::HEX_LEN)).unwrap_or_else(|_| unreachable!())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{KeyId, Revocation};
+    use std::collections::BTreeSet;
+
+    const T: u64 = 1_800_000_000;
+
+    fn id(n: u8) -> TokenId {
+        TokenId::parse(format!("{n:02x}").repeat(64)).unwrap()
+    }
+
+    fn claims(token: u8, client: &str, issued_at: u64) -> TokenClaims {
+        TokenClaims {
+            token_id: id(token),
+            client_id: ClientId::parse(client).unwrap(),
+            audiences: BTreeSet::new(),
+            scopes: BTreeSet::new(),
+            issued_at: Timestamp::from_unix(issued_at),
+            expires_at: Timestamp::from_unix(issued_at + 3600),
+            key_id: KeyId(1),
+        }
+    }
+
+    fn token(n: u8, at_millis: u64, expires: u64) -> RevocationEntry {
+        RevocationEntry::Token(Revocation {
+            token_id: id(n),
+            revoked_at: Timestamp::from_unix_millis(at_millis),
+            expires_at: Timestamp::from_unix(expires),
+        })
+    }
+
+    #[test]
+    fn tokens_and_clients_are_revoked_idempotently() {
+        let state = RevocationState::new();
+        let now = Timestamp::from_unix(T);
+        assert!(!state.is_revoked(&claims(1, "billing", T - 10)));
+        assert_eq!(state.apply([token(1, T * 1000, T + 60)], now), 1);
+        assert_eq!(
+            state.apply([token(1, T * 1000 + 5, T + 60)], now),
+            0,
+            "first stands"
+        );
+        assert!(state.is_revoked(&claims(1, "billing", T - 10)));
+        let client = ClientRevocation::at(ClientId::parse("billing").unwrap(), now, 3600);
+        assert_eq!(
+            state.apply([RevocationEntry::Client(client.clone())], now),
+            1
+        );
+        assert!(
+            state.is_revoked(&claims(2, "billing", T)),
+            "same second is covered"
+        );
+        assert!(!state.is_revoked(&claims(2, "billing", T + 1)));
+        assert!(!state.is_revoked(&claims(2, "shipping", T - 10)));
+        // An older client entry changes nothing; a wider one replaces it in the feed too.
+        let older = ClientRevocation::at(
+            ClientId::parse("billing").unwrap(),
+            now.minus_millis(5000),
+            3600,
+        );
+        assert_eq!(state.apply([RevocationEntry::Client(older)], now), 0);
+        let wider =
+            ClientRevocation::at(ClientId::parse("billing").unwrap(), now.plus_secs(3), 3600);
+        assert_eq!(state.apply([RevocationEntry::Client(wider)], now), 1);
+        assert_eq!(state.len(), 2);
+        assert!(state.is_revoked(&claims(2, "billing", T + 3)));
+    }
+
+    #[test]
+    fn the_feed_is_ordered_bounded_and_resumable() {
+        let state = RevocationState::new();
+        let now = Timestamp::from_unix(T);
+        // Applied out of order, as polls of several instances' revocations may bring them.
+        state.apply(
+            [
+                token(3, T * 1000 + 30, T + 60),
+                token(1, T * 1000 + 10, T + 60),
+            ],
+            now,
+        );
+        state.apply([token(2, T * 1000 + 20, T + 60)], now);
+        let all = state.entries_after(None, Timestamp::from_unix(T + 1), 10);
+        let cursors: Vec<FeedCursor> = all.iter().map(RevocationEntry::cursor).collect();
+        let mut sorted = cursors.clone();
+        sorted.sort();
+        assert_eq!(cursors, sorted);
+        assert_eq!(all.len(), 3);
+        let rest = state.entries_after(Some(&cursors[0]), Timestamp::from_unix(T + 1), 10);
+        assert_eq!(rest, all[1..]);
+        // Not yet settled: revoked after `until`.
+        let settled = state.entries_after(None, Timestamp::from_unix_millis(T * 1000 + 20), 10);
+        assert_eq!(settled, all[..2]);
+        assert_eq!(
+            state.entries_after(None, Timestamp::from_unix(T + 1), 1),
+            all[..1]
+        );
+    }
+
+    #[test]
+    fn expired_entries_are_ignored_and_swept() {
+        let state = RevocationState::new();
+        let now = Timestamp::from_unix(T);
+        assert_eq!(
+            state.apply([token(1, T * 1000, T - 1)], now),
+            0,
+            "already expired"
+        );
+        state.apply([token(2, T * 1000, T + 5)], now);
+        assert_eq!(state.len(), 1);
+        let later = now.plus_secs(60);
+        state.apply([], later);
+        assert_eq!(state.len(), 0, "swept once expired");
+        assert!(!state.is_token_revoked(&id(2)));
+    }
+
+    #[test]
+    fn issue_time_steps_past_a_cut_off_that_reaches_past_now() {
+        let state = RevocationState::new();
+        let client = ClientId::parse("billing").unwrap();
+        let now = Timestamp::from_unix_millis(T * 1000 + 400);
+        assert_eq!(state.issue_time(&client, now), now);
+        let r = ClientRevocation::covering(client.clone(), now, 1, 3600);
+        state.apply([RevocationEntry::Client(r.clone())], now);
+        assert_eq!(state.issue_time(&client, now), r.issued_before);
+        assert_eq!(
+            state.issue_time(&client, now.plus_secs(5)),
+            now.plus_secs(5)
+        );
+    }
+
+    #[test]
+    fn synced_at_only_moves_forward() {
+        let state = RevocationState::new();
+        assert_eq!(state.synced_at(), None);
+        state.mark_synced(Timestamp::from_unix(T));
+        state.mark_synced(Timestamp::from_unix(T - 5));
+        assert_eq!(state.synced_at(), Some(Timestamp::from_unix(T)));
+    }
+}

@@ -310,12 +310,21 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
     /// before the change ([`REUSE_CLIENTS_FOR`]).
     pub async fn revoke_client(&self, client: &ClientId) -> Result<ClientRevocation, StoreError> {
         let at = self.clock.now();
-        let revocation = ClientRevocation::covering(
+        let mut revocation = ClientRevocation::covering(
             client.clone(),
             at,
             REUSE_CLIENTS_FOR.as_secs(),
             self.ttl.max.as_secs(),
         );
+        // Tokens issued since an earlier revocation that still reaches past now are dated at
+        // its cut-off: this one must reach past that, or it would not cover them.
+        if let Some(held) = self.revocations.state().client_revocation(client) {
+            if held.issued_before >= revocation.issued_before {
+                let extra = held.issued_before.unix() + 1 - revocation.issued_before.unix();
+                revocation.issued_before = revocation.issued_before.plus_secs(extra);
+                revocation.expires_at = revocation.expires_at.plus_secs(extra);
+            }
+        }
         self.store.revoke_client(&revocation).await?;
         self.revocations
             .state()
