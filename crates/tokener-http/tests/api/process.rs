@@ -377,3 +377,34 @@ async fn graceful_stop_drains_the_write_behind_queue() {
     until_all_in_mongodb(&mongo.uri(), "drain", &ids, Duration::ZERO).await;
     assert!(service.logs().contains("write-behind queue drained"));
 }
+
+/// A request's log line carries its latency as whole microseconds, an integer field (never a
+/// float of milliseconds with binary noise in its last digits).
+#[tokio::test]
+async fn request_log_lines_carry_the_latency_in_whole_microseconds() {
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!(
+        "tokener-request-log-{}-{port}.log",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&log);
+    let mut service = Service::start_with(&[], &[], log.clone(), port);
+    wait_for_port(port, Duration::from_secs(30)).await;
+    let http = reqwest::Client::new();
+    until_status(&http, &format!("{}/healthz", service.base), 200).await;
+    let exit = service.terminate().await;
+    assert!(exit.success(), "graceful stop exits 0: {exit:?}");
+
+    let logs = service.logs();
+    let _ = std::fs::remove_file(&log);
+    let line: serde_json::Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "request served")
+        .expect("a request line in the log");
+    assert!(
+        line["latency_us"].is_u64(),
+        "latency_us is an integer: {line}"
+    );
+    assert!(line.get("latency_ms").is_none(), "no float latency: {line}");
+}
