@@ -3,7 +3,7 @@
 
 use crate::error::ErrorBody;
 use crate::routes::{admin, health, home, keys, oauth2, revocations, token};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         health::healthz, health::readyz, health::metrics),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),
-    modifiers(&ClientBasicAuth),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "tokens", description = "Issuing tokens"),
         (name = "oauth2", description = "Standard OAuth2 endpoints (RFC 6749, 7662, 7009, 8414)"),
@@ -33,15 +33,41 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
-/// Declares the `client_basic` security scheme the token routes use.
-struct ClientBasicAuth;
+/// Declares the security schemes: `client_basic` and `client_secret_post` (the two ways a
+/// client authenticates on the token routes; each OAuth2 operation requires one of them) and
+/// `admin_bearer`.
+struct SecuritySchemes;
 
-impl Modify for ClientBasicAuth {
+/// What `client_secret_post` is. OpenAPI has no scheme for credentials in the request body, so
+/// it is declared as an API key whose description says where the credentials really go: the
+/// operations then list client authentication as required, with both methods, and never "no
+/// authentication" as an alternative. The service reads no `client_secret` header.
+const CLIENT_SECRET_POST: &str = "`client_secret_post` (RFC 6749 §2.3.1): send `client_id` and \
+`client_secret` as form parameters in the request body, not in a header. OpenAPI has no \
+scheme for credentials in the body, so this one only documents the method: a value entered \
+here is not sent where the service reads it; fill in the form fields instead.";
+
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "client_basic",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "`client_secret_basic` (RFC 6749 §2.3.1): HTTP Basic with the client \
+                         id and secret, each form-urlencoded first.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_secret_post",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "client_secret",
+                CLIENT_SECRET_POST,
+            ))),
         );
         components.add_security_scheme(
             "admin_bearer",

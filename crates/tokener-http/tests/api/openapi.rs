@@ -34,3 +34,38 @@ async fn openapi_json_is_served_and_lists_every_route() {
         "basic"
     );
 }
+
+/// Every OAuth2 operation that takes client credentials requires client authentication:
+/// `client_basic` or `client_secret_post`, never the empty ("no authentication") alternative.
+#[test]
+fn oauth2_operations_require_client_authentication() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(tokener_http::openapi::ApiDoc::openapi()).unwrap();
+    for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+        let security = doc["paths"][path]["post"]["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} declares its security"));
+        let schemes: Vec<Vec<&str>> = security
+            .iter()
+            .map(|requirement| {
+                let names = requirement.as_object().unwrap().keys();
+                names.map(String::as_str).collect()
+            })
+            .collect();
+        assert!(
+            schemes.iter().all(|names| !names.is_empty()),
+            "{path} lists no authentication as an alternative: {security:?}"
+        );
+        assert_eq!(
+            schemes,
+            [vec!["client_basic"], vec!["client_secret_post"]],
+            "{path}"
+        );
+    }
+    let post = &doc["components"]["securitySchemes"]["client_secret_post"];
+    assert_eq!(post["type"], "apiKey");
+    assert!(post["description"]
+        .as_str()
+        .unwrap()
+        .contains("form parameters in the request body"));
+}

@@ -63,7 +63,7 @@ pub struct ClientCredentialsForm {
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
-    security((), ("client_basic" = []))
+    security(("client_basic" = []), ("client_secret_post" = []))
 )]
 pub async fn token(
     state: web::Data<AppState>,
