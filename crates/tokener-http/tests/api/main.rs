@@ -14,6 +14,7 @@ mod oauth2;
 mod observability;
 mod openapi;
 mod process;
+mod receiving;
 mod store_failure;
 mod token;
 mod write_behind;
