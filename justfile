@@ -34,6 +34,8 @@ services-stop:
 bench:
     cargo bench -p tokener-core --bench mint_verify
     cargo bench -p tokener-http --bench request_parsing
+    cargo bench -p tokener-verify --features actix --bench middleware
+    cargo bench -p tokener-verify --features guard --bench guard
     python3 bench/load.py --modes embedded,mongodb,writebehind --sustain 8000,6000,4000
 
 # The load harness alone (e.g. `just load --modes embedded --quick`).
