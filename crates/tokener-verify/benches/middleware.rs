@@ -21,14 +21,14 @@
 mod support;
 
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{test, web, App};
+use actix_web::{test, App};
 use biscuit_auth::builder::{date, fact, AuthorizerBuilder};
 use biscuit_auth::{AuthorizerLimits, Biscuit, PublicKey};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::time::{Duration, Instant, SystemTime};
 use support::{signing_key, token, FakeTokener};
 use tokener_core::{PublicKeySet, RevocationState, Timestamp, Verifier, VerifyOptions};
-use tokener_verify::{actix::TokenerAuth, RemoteVerifier, VerifiedClaims};
+use tokener_verify::RemoteVerifier;
 
 fn floor_verify(bearer: &str, root: PublicKey) {
     let token = Biscuit::from_base64(bearer, root).expect("token");
@@ -50,10 +50,6 @@ fn limits() -> AuthorizerLimits {
         max_iterations: 100,
         max_time: Duration::from_millis(50),
     }
-}
-
-async fn whoami(claims: VerifiedClaims) -> String {
-    claims.client_id.to_string()
 }
 
 fn benches(c: &mut Criterion) {
@@ -94,15 +90,7 @@ fn benches(c: &mut Criterion) {
             .iter(|| async { verifier.verify(black_box(&bearer), &options).await })
     });
     let app = runtime.block_on(test::init_service(
-        App::new().service(
-            web::resource("/orders")
-                .wrap(
-                    TokenerAuth::new(verifier.clone())
-                        .scope("orders:read")
-                        .audience("orders"),
-                )
-                .to(whoami),
-        ),
+        App::new().service(support::front::actix_orders(&verifier)),
     ));
     let authorization = format!("Bearer {bearer}");
     group.bench_function("actix/middleware", |b| {

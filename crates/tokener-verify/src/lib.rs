@@ -16,6 +16,8 @@
 //! ```
 
 mod claims;
+#[cfg(any(feature = "actix", feature = "axum"))]
+mod protection;
 pub mod remote;
 mod requirements;
 pub mod rfc6750;

@@ -2,23 +2,21 @@
 //! requirements, and leaves the claims in the request's extensions.
 
 use super::rejection_response;
-use crate::{rfc6750, RemoteVerifier, Requirements};
+use crate::protection::Protection;
+use crate::{RemoteVerifier, Requirements};
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, HttpMessage};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
+use std::fmt;
 use std::rc::Rc;
-use std::sync::Arc;
 
 /// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
 /// audience named is required. `Send` and cheap to clone, so it can be built once outside the
 /// `HttpServer` factory.
-#[derive(Debug, Clone)]
-pub struct TokenerAuth {
-    verifier: RemoteVerifier,
-    requirements: Arc<Requirements>,
-}
+#[derive(Clone)]
+pub struct TokenerAuth(Protection);
 
 impl TokenerAuth {
     pub fn new(verifier: RemoteVerifier) -> Self {
@@ -26,20 +24,23 @@ impl TokenerAuth {
     }
 
     pub fn with_requirements(verifier: RemoteVerifier, requirements: Requirements) -> Self {
-        Self {
-            verifier,
-            requirements: Arc::new(requirements),
-        }
+        Self(Protection::new(verifier, requirements))
     }
 
     pub fn scope(self, scope: impl Into<String>) -> Self {
-        let requirements = Arc::unwrap_or_clone(self.requirements).scope(scope);
-        Self::with_requirements(self.verifier, requirements)
+        Self(self.0.scope(scope))
     }
 
     pub fn audience(self, audience: impl Into<String>) -> Self {
-        let requirements = Arc::unwrap_or_clone(self.requirements).audience(audience);
-        Self::with_requirements(self.verifier, requirements)
+        Self(self.0.audience(audience))
+    }
+}
+
+impl fmt::Debug for TokenerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0
+            .debug_fields(&mut f.debug_struct("TokenerAuth"))
+            .finish()
     }
 }
 
@@ -57,8 +58,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(TokenerAuthMiddleware {
             service: Rc::new(service),
-            verifier: self.verifier.clone(),
-            requirements: self.requirements.clone(),
+            protection: self.0.clone(),
         }))
     }
 }
@@ -66,8 +66,7 @@ where
 /// The service [`TokenerAuth`] wraps around a route.
 pub struct TokenerAuthMiddleware<S> {
     service: Rc<S>,
-    verifier: RemoteVerifier,
-    requirements: Arc<Requirements>,
+    protection: Protection,
 }
 
 impl<S, B> Service<ServiceRequest> for TokenerAuthMiddleware<S>
@@ -83,11 +82,10 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = self.service.clone();
-        let verifier = self.verifier.clone();
-        let requirements = self.requirements.clone();
+        let protection = self.protection.clone();
         Box::pin(async move {
             let authorization = request.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-            match rfc6750::authorize(&verifier, authorization, &requirements).await {
+            match protection.authorize(authorization).await {
                 Ok(claims) => {
                     request.extensions_mut().insert(claims);
                     let response = service.call(request).await?;

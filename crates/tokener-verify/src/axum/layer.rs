@@ -2,24 +2,22 @@
 //! requirements, and leaves the claims in the request's extensions.
 
 use super::rejection_response;
-use crate::{rfc6750, RemoteVerifier, Requirements};
+use crate::protection::Protection;
+use crate::{RemoteVerifier, Requirements};
 use ::axum::extract::Request;
 use ::axum::response::Response;
 use futures_util::future::BoxFuture;
 use http::header::AUTHORIZATION;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::fmt;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
 /// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
 /// audience named is required.
-#[derive(Debug, Clone)]
-pub struct TokenerAuth {
-    verifier: RemoteVerifier,
-    requirements: Arc<Requirements>,
-}
+#[derive(Clone)]
+pub struct TokenerAuth(Protection);
 
 impl TokenerAuth {
     pub fn new(verifier: RemoteVerifier) -> Self {
@@ -27,20 +25,23 @@ impl TokenerAuth {
     }
 
     pub fn with_requirements(verifier: RemoteVerifier, requirements: Requirements) -> Self {
-        Self {
-            verifier,
-            requirements: Arc::new(requirements),
-        }
+        Self(Protection::new(verifier, requirements))
     }
 
     pub fn scope(self, scope: impl Into<String>) -> Self {
-        let requirements = Arc::unwrap_or_clone(self.requirements).scope(scope);
-        Self::with_requirements(self.verifier, requirements)
+        Self(self.0.scope(scope))
     }
 
     pub fn audience(self, audience: impl Into<String>) -> Self {
-        let requirements = Arc::unwrap_or_clone(self.requirements).audience(audience);
-        Self::with_requirements(self.verifier, requirements)
+        Self(self.0.audience(audience))
+    }
+}
+
+impl fmt::Debug for TokenerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0
+            .debug_fields(&mut f.debug_struct("TokenerAuth"))
+            .finish()
     }
 }
 
@@ -50,18 +51,24 @@ impl<S> Layer<S> for TokenerAuth {
     fn layer(&self, inner: S) -> Self::Service {
         TokenerAuthService {
             inner,
-            verifier: self.verifier.clone(),
-            requirements: self.requirements.clone(),
+            protection: self.0.clone(),
         }
     }
 }
 
 /// The service [`TokenerAuth`] wraps around a route.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenerAuthService<S> {
     inner: S,
-    verifier: RemoteVerifier,
-    requirements: Arc<Requirements>,
+    protection: Protection,
+}
+
+impl<S: fmt::Debug> fmt::Debug for TokenerAuthService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("TokenerAuthService");
+        debug.field("inner", &self.inner);
+        self.protection.debug_fields(&mut debug).finish()
+    }
 }
 
 impl<S> Service<Request> for TokenerAuthService<S>
@@ -81,14 +88,13 @@ where
         // The clone is the one not yet polled ready; keep the ready one for this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let verifier = self.verifier.clone();
-        let requirements = self.requirements.clone();
+        let protection = self.protection.clone();
         Box::pin(async move {
             // Owned (a reference-counted copy): the future must be Send, and the request's
             // body is not Sync.
             let authorization = request.headers().get(AUTHORIZATION).cloned();
             let authorization = authorization.as_ref().map(|v| v.as_bytes());
-            match rfc6750::authorize(&verifier, authorization, &requirements).await {
+            match protection.authorize(authorization).await {
                 Ok(claims) => {
                     request.extensions_mut().insert(claims);
                     inner.call(request).await

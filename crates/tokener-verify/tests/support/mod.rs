@@ -23,6 +23,8 @@ use tokener_core::{
 };
 use tokio::sync::{broadcast, mpsc, watch};
 
+pub mod front;
+
 /// How often the fake's stream sends a heartbeat (the real server: every 5 s).
 pub const HEARTBEAT: Duration = Duration::from_millis(100);
 
