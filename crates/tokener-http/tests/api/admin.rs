@@ -1,16 +1,7 @@
 //! The admin API: guarded by Tokener's own tokens with the `tokener:admin` scope.
 
-use crate::helpers::{assert_error, spawn_admin_app, TestApp, CLIENT_ID};
+use crate::helpers::{admin, assert_error, spawn_admin_app, CLIENT_ID};
 use serde_json::json;
-
-fn admin(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-) -> reqwest::RequestBuilder {
-    app.http.request(method, app.url(path)).bearer_auth(token)
-}
 
 #[tokio::test]
 async fn admin_routes_refuse_everyone_else() {

@@ -97,12 +97,7 @@ pub async fn assert_error(
     code: &str,
 ) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let content_type = content_type(&response);
     assert!(
         content_type.starts_with("application/json"),
         "content-type {content_type}"
@@ -240,6 +235,26 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// A request to an admin route with a bearer token.
+pub fn admin(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    app.http.request(method, app.url(path)).bearer_auth(token)
+}
+
+/// The response's `Content-Type`, or empty.
+pub fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The app with the test client allowed `tokener:admin`, and an admin token of that client.

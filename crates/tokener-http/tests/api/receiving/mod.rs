@@ -23,15 +23,7 @@ use tokener_verify::{RemoteVerifier, RemoteVerifyError, VerifyError, VerifyOptio
 /// The test client's grants with the admin scope added.
 pub const ADMIN_SCOPES: &str = "orders:read orders:write tokener:admin";
 
-/// A request to an admin route with a bearer token.
-pub fn admin(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-) -> reqwest::RequestBuilder {
-    app.http.request(method, app.url(path)).bearer_auth(token)
-}
+pub use crate::helpers::admin;
 
 /// An admin token of the test client (which must hold `tokener:admin`).
 pub async fn admin_token(app: &TestApp) -> String {
@@ -263,12 +255,7 @@ impl Sse {
     pub async fn open(app: &TestApp, query: &str, last_event_id: Option<&str>) -> Self {
         let response = Self::request(app, query, last_event_id).await;
         assert_eq!(response.status(), 200, "the stream opens");
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = crate::helpers::content_type(&response);
         assert!(
             content_type.starts_with("text/event-stream"),
             "content-type {content_type}"
