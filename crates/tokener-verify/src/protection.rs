@@ -51,3 +51,43 @@ impl Protection {
             .field("requirements", &self.requirements)
     }
 }
+
+/// Defines a framework module's `TokenerAuth` over a [`Protection`]: the builder both
+/// frameworks offer (`new`, `with_requirements`, `scope`, `audience`) and the `Debug` output
+/// of a struct holding the verifier and the requirements. The module then only implements its
+/// framework's trait (`Transform`, `Layer`) for it.
+macro_rules! tokener_auth {
+    ($(#[$attr:meta])*) => {
+        $(#[$attr])*
+        #[derive(Clone)]
+        pub struct TokenerAuth($crate::protection::Protection);
+
+        impl TokenerAuth {
+            pub fn new(verifier: $crate::RemoteVerifier) -> Self {
+                Self::with_requirements(verifier, $crate::Requirements::new())
+            }
+
+            pub fn with_requirements(
+                verifier: $crate::RemoteVerifier,
+                requirements: $crate::Requirements,
+            ) -> Self {
+                Self($crate::protection::Protection::new(verifier, requirements))
+            }
+
+            pub fn scope(self, scope: impl Into<String>) -> Self {
+                Self(self.0.scope(scope))
+            }
+
+            pub fn audience(self, audience: impl Into<String>) -> Self {
+                Self(self.0.audience(audience))
+            }
+        }
+
+        impl ::std::fmt::Debug for TokenerAuth {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.debug_fields(&mut f.debug_struct("TokenerAuth")).finish()
+            }
+        }
+    };
+}
+pub(crate) use tokener_auth;

@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{eventually, signing_key, token, FakeTokener};
+use support::{learns_revoked, signing_key, token, FakeTokener};
 use tokener_verify::guard::{Guard, GuardConfig};
 
 async fn start_guard(tokener_url: &str, max_staleness: Duration) -> (String, Guard) {
@@ -100,12 +100,7 @@ async fn auth_answers_with_identity_headers_or_rfc_6750_refusals() {
 
     // A cached token is still refused once revoked.
     fake.state.revoke(&claims);
-    assert!(
-        eventually(Duration::from_secs(2), || verifier
-            .revocations()
-            .is_revoked(&claims))
-        .await
-    );
+    assert!(learns_revoked(&verifier, &claims, Duration::from_secs(2)).await);
     let revoked = get("/auth")
         .bearer_auth(&bearer)
         .send()

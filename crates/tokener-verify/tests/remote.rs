@@ -7,14 +7,30 @@ use biscuit_auth::Biscuit;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use support::{eventually, signing_key, token, FakeTokener};
-use tokener_core::{VerifyError, VerifyOptions};
+use support::{eventually, learns_revoked, signing_key, token, FakeTokener};
+use tokener_core::{TokenClaims, VerifyError, VerifyOptions};
 use tokener_verify::{DiscoverError, RemoteVerifier, RemoteVerifyError, Requirements};
+use tokio::task::JoinHandle;
 
 fn quick(url: &str) -> tokener_verify::RemoteVerifierBuilder {
     RemoteVerifier::builder(url)
         .revocation_poll_interval(Duration::from_millis(100))
         .http_timeout(Duration::from_secs(2))
+}
+
+/// `count` verifications of `bearer`, spawned at once: their handles, in order.
+fn verify_at_once(
+    verifier: &RemoteVerifier,
+    bearer: String,
+    count: usize,
+) -> Vec<JoinHandle<Result<TokenClaims, RemoteVerifyError>>> {
+    let bearer = Arc::new(bearer);
+    (0..count)
+        .map(|_| {
+            let (verifier, bearer) = (verifier.clone(), bearer.clone());
+            tokio::spawn(async move { verifier.verify(&bearer, &VerifyOptions::default()).await })
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -83,14 +99,7 @@ async fn a_thousand_requests_with_a_new_key_cause_one_shared_refetch() {
     // The key is published after discovery: only a refetch can learn it.
     fake.state.publish(&new, "active");
     let (bearer, _) = token(&new, &[], &[]);
-    let bearer = Arc::new(bearer);
-    let requests: Vec<_> = (0..1000)
-        .map(|_| {
-            let (verifier, bearer) = (verifier.clone(), bearer.clone());
-            tokio::spawn(async move { verifier.verify(&bearer, &VerifyOptions::default()).await })
-        })
-        .collect();
-    for request in requests {
+    for request in verify_at_once(&verifier, bearer, 1000) {
         assert!(matches!(request.await, Ok(Ok(_))));
     }
     let fetches = fake.state.key_fetches.load(Ordering::SeqCst) - fetches_before;
@@ -105,17 +114,8 @@ async fn a_key_id_nobody_publishes_is_refetched_at_most_once_per_interval() {
     let verifier = RemoteVerifier::discover(&fake.url).await.expect("discover");
     let fetches_before = fake.state.key_fetches.load(Ordering::SeqCst);
     let (bearer, _) = token(&signing_key(7), &[], &[]);
-    let bearer = Arc::new(bearer);
     for _ in 0..3 {
-        let requests: Vec<_> = (0..300)
-            .map(|_| {
-                let (verifier, bearer) = (verifier.clone(), bearer.clone());
-                tokio::spawn(
-                    async move { verifier.verify(&bearer, &VerifyOptions::default()).await },
-                )
-            })
-            .collect();
-        for request in requests {
+        for request in verify_at_once(&verifier, bearer.clone(), 300) {
             assert!(matches!(
                 request.await,
                 Ok(Err(RemoteVerifyError::Token(VerifyError::UnknownKey)))
@@ -165,21 +165,11 @@ async fn revocations_known_at_start_and_streamed_later_are_applied() {
 
     let (late, late_claims) = token(&key, &[], &[]);
     assert!(verifier.verify(&late, &any).await.is_ok());
-    assert!(
-        eventually(Duration::from_secs(2), || fake
-            .state
-            .stream_connects
-            .load(Ordering::SeqCst)
-            >= 1)
-        .await
-    );
+    assert!(fake.streams_within(Duration::from_secs(2)).await);
     let polls = fake.state.polls.load(Ordering::SeqCst);
     fake.state.revoke(&late_claims);
     assert!(
-        eventually(Duration::from_secs(2), || verifier
-            .revocations()
-            .is_revoked(&late_claims))
-        .await,
+        learns_revoked(&verifier, &late_claims, Duration::from_secs(2)).await,
         "streamed revocation applied"
     );
     assert_eq!(verifier.verify(&late, &any).await, revoked);
@@ -199,10 +189,7 @@ async fn revocations_are_polled_while_the_stream_is_down() {
     let (bearer, claims) = token(&key, &[], &[]);
     fake.state.revoke(&claims);
     assert!(
-        eventually(Duration::from_secs(3), || verifier
-            .revocations()
-            .is_revoked(&claims))
-        .await,
+        learns_revoked(&verifier, &claims, Duration::from_secs(3)).await,
         "polled revocation applied"
     );
     assert_eq!(
@@ -214,12 +201,7 @@ async fn revocations_are_polled_while_the_stream_is_down() {
     // The stream is retried with backoff and taken up again once it is back.
     fake.state.stream_enabled.store(true, Ordering::SeqCst);
     assert!(
-        eventually(Duration::from_secs(5), || fake
-            .state
-            .stream_connects
-            .load(Ordering::SeqCst)
-            >= 1)
-        .await,
+        fake.streams_within(Duration::from_secs(5)).await,
         "stream resumed"
     );
 }
@@ -231,12 +213,7 @@ async fn verification_goes_on_while_tokener_is_gone() {
     let verifier = quick(&fake.url).discover().await.expect("discover");
     let (revoked, revoked_claims) = token(&key, &[], &[]);
     fake.state.revoke(&revoked_claims);
-    assert!(
-        eventually(Duration::from_secs(2), || verifier
-            .revocations()
-            .is_revoked(&revoked_claims))
-        .await
-    );
+    assert!(learns_revoked(&verifier, &revoked_claims, Duration::from_secs(2)).await);
     fake.stop().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (bearer, _) = token(&key, &[], &[]);
@@ -385,20 +362,10 @@ async fn a_client_wide_revocation_covers_every_token_issued_before_it() {
     let fake = FakeTokener::start(&[&key]).await;
     let verifier = quick(&fake.url).discover().await.expect("discover");
     let (before, claims) = token(&key, &[], &[]);
-    assert!(
-        eventually(Duration::from_secs(2), || fake
-            .state
-            .stream_connects
-            .load(Ordering::SeqCst)
-            >= 1)
-        .await
-    );
+    assert!(fake.streams_within(Duration::from_secs(2)).await);
     fake.state.revoke_client("billing");
     assert!(
-        eventually(Duration::from_secs(2), || verifier
-            .revocations()
-            .is_revoked(&claims))
-        .await,
+        learns_revoked(&verifier, &claims, Duration::from_secs(2)).await,
         "client entry streamed"
     );
     assert_eq!(

@@ -2,46 +2,18 @@
 //! requirements, and leaves the claims in the request's extensions.
 
 use super::rejection_response;
-use crate::protection::Protection;
-use crate::{RemoteVerifier, Requirements};
+use crate::protection::{tokener_auth, Protection};
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, HttpMessage};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
-use std::fmt;
 use std::rc::Rc;
 
-/// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
-/// audience named is required. `Send` and cheap to clone, so it can be built once outside the
-/// `HttpServer` factory.
-#[derive(Clone)]
-pub struct TokenerAuth(Protection);
-
-impl TokenerAuth {
-    pub fn new(verifier: RemoteVerifier) -> Self {
-        Self::with_requirements(verifier, Requirements::new())
-    }
-
-    pub fn with_requirements(verifier: RemoteVerifier, requirements: Requirements) -> Self {
-        Self(Protection::new(verifier, requirements))
-    }
-
-    pub fn scope(self, scope: impl Into<String>) -> Self {
-        Self(self.0.scope(scope))
-    }
-
-    pub fn audience(self, audience: impl Into<String>) -> Self {
-        Self(self.0.audience(audience))
-    }
-}
-
-impl fmt::Debug for TokenerAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0
-            .debug_fields(&mut f.debug_struct("TokenerAuth"))
-            .finish()
-    }
+tokener_auth! {
+    /// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
+    /// audience named is required. `Send` and cheap to clone, so it can be built once outside
+    /// the `HttpServer` factory.
 }
 
 impl<S, B> Transform<S, ServiceRequest> for TokenerAuth

@@ -2,8 +2,7 @@
 //! requirements, and leaves the claims in the request's extensions.
 
 use super::rejection_response;
-use crate::protection::Protection;
-use crate::{RemoteVerifier, Requirements};
+use crate::protection::{tokener_auth, Protection};
 use ::axum::extract::Request;
 use ::axum::response::Response;
 use futures_util::future::BoxFuture;
@@ -14,35 +13,9 @@ use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-/// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
-/// audience named is required.
-#[derive(Clone)]
-pub struct TokenerAuth(Protection);
-
-impl TokenerAuth {
-    pub fn new(verifier: RemoteVerifier) -> Self {
-        Self::with_requirements(verifier, Requirements::new())
-    }
-
-    pub fn with_requirements(verifier: RemoteVerifier, requirements: Requirements) -> Self {
-        Self(Protection::new(verifier, requirements))
-    }
-
-    pub fn scope(self, scope: impl Into<String>) -> Self {
-        Self(self.0.scope(scope))
-    }
-
-    pub fn audience(self, audience: impl Into<String>) -> Self {
-        Self(self.0.audience(audience))
-    }
-}
-
-impl fmt::Debug for TokenerAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0
-            .debug_fields(&mut f.debug_struct("TokenerAuth"))
-            .finish()
-    }
+tokener_auth! {
+    /// `TokenerAuth::new(verifier).scope("orders:read").audience("orders")`: every scope and
+    /// audience named is required.
 }
 
 impl<S> Layer<S> for TokenerAuth {

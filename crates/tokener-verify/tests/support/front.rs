@@ -1,7 +1,7 @@
 //! What every framework front (the actix middleware, the axum layer) must answer, written once:
 //! each test file says only how to send `GET /orders` through its front.
 
-use super::{eventually, expired_token, signing_key, token, FakeTokener};
+use super::{expired_token, learns_revoked, signing_key, token, FakeTokener};
 use std::time::Duration;
 use tokener_verify::{RemoteVerifier, VerifiedClaims};
 
@@ -54,12 +54,7 @@ pub async fn answers_follow_rfc_6750(call: impl AsyncFn(&RemoteVerifier, Option<
     let expired = expired_token(&key);
     let (revoked, revoked_claims) = token(&key, &["orders:read"], &["orders"]);
     fake.state.revoke(&revoked_claims);
-    assert!(
-        eventually(Duration::from_secs(2), || verifier
-            .revocations()
-            .is_revoked(&revoked_claims))
-        .await
-    );
+    assert!(learns_revoked(&verifier, &revoked_claims, Duration::from_secs(2)).await);
     for bad in [
         "Bearer garbage",
         &format!("Bearer {expired}"),

@@ -93,6 +93,14 @@ impl FakeTokener {
     }
 
     /// Stops serving: streams end, the port is closed.
+    /// Whether a verifier connects to the revocation stream within `within`.
+    pub async fn streams_within(&self, within: Duration) -> bool {
+        eventually(within, || {
+            self.state.stream_connects.load(Ordering::SeqCst) >= 1
+        })
+        .await
+    }
+
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
@@ -198,6 +206,15 @@ pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     condition()
+}
+
+/// Whether `verifier` learns within `within` that `claims` are revoked.
+pub async fn learns_revoked(
+    verifier: &tokener_verify::RemoteVerifier,
+    claims: &TokenClaims,
+    within: Duration,
+) -> bool {
+    eventually(within, || verifier.revocations().is_revoked(claims)).await
 }
 
 async fn metadata(headers: HeaderMap) -> Json<serde_json::Value> {
