@@ -54,6 +54,10 @@ pub struct Settings {
     /// `/readyz` answers 503 while more records than this wait for MongoDB
     /// (`TOKENER_MAX_BACKLOG`, default 100000).
     pub max_backlog: u64,
+    /// The most token records the embedded in-memory store holds (`TOKENER_MEMORY_MAX_TOKENS`,
+    /// default [`DEFAULT_MEMORY_MAX_TOKENS`]); past it, records of expired tokens are dropped,
+    /// and if none has expired issuance answers 503. Embedded mode only.
+    pub memory_max_tokens: usize,
     pub ttl: TtlPolicy,
     pub signing_key_file: Option<PathBuf>,
     pub bootstrap: Option<BootstrapClient>,
@@ -66,6 +70,17 @@ pub struct Settings {
     /// and per-client overrides (`TOKENER_RATE_LIMITS`, e.g. `billing=1000,batch=50`).
     pub rate_limits: RateLimits,
 }
+
+/// The default bound of the embedded in-memory store, in token records.
+///
+/// Measured: a record (one audience, two scopes) takes about 1.3 KB of resident memory in the
+/// store (record, id key and B-tree nodes), more with more scopes and audiences. 500,000 records
+/// are then about 650 MB: room on a small machine (1 to 2 GB) for the process and the system
+/// beside it, where 1,000,000 (about 1.3 GB) would not be. Expired records are dropped to make
+/// room, so the bound counts the tokens still live: with the default 24-hour TTL, 500,000 is
+/// about 5.8 tokens a second around the clock, plenty for what the embedded store is for (a
+/// demo, development, a single small instance); beyond that, configure MongoDB.
+pub const DEFAULT_MEMORY_MAX_TOKENS: usize = 500_000;
 
 /// Every problem found in the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +144,10 @@ impl Settings {
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
         let max_backlog = number("TOKENER_MAX_BACKLOG", 1..=1_000_000_000).unwrap_or(100_000);
+        let memory_max_tokens = number("TOKENER_MEMORY_MAX_TOKENS", 1..=1_000_000_000)
+            .map_or(DEFAULT_MEMORY_MAX_TOKENS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            });
         let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
@@ -260,6 +279,7 @@ impl Settings {
                 redis_prefix,
                 instance_name,
                 max_backlog,
+                memory_max_tokens,
                 ttl,
                 signing_key_file,
                 bootstrap,
@@ -320,6 +340,7 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_REDIS_PREFIX",
     "TOKENER_INSTANCE_NAME",
     "TOKENER_MAX_BACKLOG",
+    "TOKENER_MEMORY_MAX_TOKENS",
     "TOKENER_DEFAULT_TTL_SECONDS",
     "TOKENER_MAX_TTL_SECONDS",
     "TOKENER_SIGNING_KEY_FILE",
@@ -403,6 +424,26 @@ mod tests {
         assert_eq!(s.ttl.default_ttl().as_secs(), 86_400);
         assert_eq!(s.ttl.max_ttl().as_secs(), 86_400);
         assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.memory_max_tokens, DEFAULT_MEMORY_MAX_TOKENS);
+    }
+
+    #[test]
+    fn the_memory_bound_is_a_positive_whole_number() {
+        let s = settings(&[("TOKENER_MEMORY_MAX_TOKENS", "3")]).unwrap();
+        assert_eq!(s.memory_max_tokens, 3);
+        for bad in ["0", "-1", "many", "1.5"] {
+            let err = settings(&[
+                ("TOKENER_MEMORY_MAX_TOKENS", bad),
+                ("TOKENER_LISTEN", "nowhere"),
+            ])
+            .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("TOKENER_MEMORY_MAX_TOKENS must be a whole number from 1 to"),
+                "{bad}: {text}"
+            );
+            assert!(text.contains("TOKENER_LISTEN"), "reported with the others");
+        }
     }
 
     #[test]

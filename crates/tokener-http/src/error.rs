@@ -115,8 +115,11 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // The detail names the failing dependency for the operator; the caller learns only
-        // that it should retry.
-        tracing::warn!(error = %e, "store failure");
+        // that it should retry. A full in-memory store says so itself, at most every 10 s:
+        // not once a request.
+        if !tokener_core::adapters::InMemoryTokenStore::is_full(&e) {
+            tracing::warn!(error = %e, "store failure");
+        }
         Self::unavailable()
     }
 }

@@ -45,10 +45,15 @@ impl Storage {
         match &settings.mongodb {
             None => {
                 tracing::warn!(
+                    max_tokens = settings.memory_max_tokens,
                     "no TOKENER_MONGODB_URI: running on the embedded in-memory store; issued \
                      tokens and clients live in this process only and are lost when it stops"
                 );
-                let tokens: Arc<dyn TokenStore> = Arc::new(InMemoryTokenStore::new());
+                // Bounded, so a flood of issuance cannot exhaust the machine's memory: past the
+                // bound, expired records make room, else issuance answers 503.
+                let tokens: Arc<dyn TokenStore> = Arc::new(InMemoryTokenStore::with_max_tokens(
+                    settings.memory_max_tokens,
+                ));
                 // Memory is the only bound here: forget records of expired tokens hourly.
                 spawn_pruning(tokens.clone(), Duration::ZERO);
                 Ok(Self {

@@ -9,6 +9,7 @@ mod cli;
 mod helpers;
 mod home;
 mod keys;
+mod memory_bound;
 mod mongodb;
 mod oauth2;
 mod observability;
