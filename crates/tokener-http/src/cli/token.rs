@@ -5,7 +5,9 @@ use biscuit_auth::UnverifiedBiscuit;
 use clap::{Args, Subcommand};
 use std::io::Read;
 use tokener_core::token::parse_public_key;
-use tokener_core::{Clock, KeyId, PublicKeySet, SystemClock, Verifier, VerifyOptions};
+use tokener_core::{
+    feed, Clock, KeyId, PublicKeySet, RevocationState, SystemClock, Verifier, VerifyOptions,
+};
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
@@ -69,12 +71,13 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let token = read_token(&args.token)?;
+    let revocations = RevocationState::new();
     let verifier = match (&args.public_key, &args.keys_url) {
         (Some(key), _) => Verifier::new(PublicKeySet::new([(
             KeyId(args.key_id),
             parse_public_key(key)?,
         )])),
-        (None, Some(url)) => fetch_verifier(url).await?,
+        (None, Some(url)) => fetch_verifier(url, &revocations).await?,
         (None, None) => anyhow::bail!("give --public-key or --keys-url"),
     };
     let mut options = VerifyOptions::default();
@@ -85,14 +88,15 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         options = options.scope(scope.parse()?);
     }
     let claims = verifier
-        .verify(&token, SystemClock.now(), &options)
+        .verify_against(&token, SystemClock.now(), &options, &revocations)
         .map_err(|e| anyhow::anyhow!("token rejected: {e}"))?;
     println!("{}", serde_json::to_string_pretty(&claims)?);
     Ok(())
 }
 
-/// The keys and the revocation list of a running service.
-async fn fetch_verifier(base: &str) -> anyhow::Result<Verifier> {
+/// The keys of a running service, and its revocation feed (token and client-wide entries)
+/// loaded into `revocations`.
+async fn fetch_verifier(base: &str, revocations: &RevocationState) -> anyhow::Result<Verifier> {
     let base = base.trim_end_matches('/');
     let http = reqwest::Client::new();
     let keys: serde_json::Value = http
@@ -113,7 +117,6 @@ async fn fetch_verifier(base: &str) -> anyhow::Result<Verifier> {
             .context("key without public_key")?;
         set.push((KeyId(id), parse_public_key(text)?));
     }
-    let mut revoked = Vec::new();
     let mut since: Option<String> = None;
     loop {
         let mut request = http.get(format!("{base}/revocations"));
@@ -122,16 +125,17 @@ async fn fetch_verifier(base: &str) -> anyhow::Result<Verifier> {
         }
         let page: serde_json::Value = request.send().await?.error_for_status()?.json().await?;
         let items = page["revocations"].as_array().cloned().unwrap_or_default();
-        for item in &items {
-            if let Some(id) = item["token_id"].as_str() {
-                revoked.push(id.parse()?);
-            }
-        }
+        let entries = items
+            .iter()
+            .map(|item| feed::decode(&item.to_string()).map(|(entry, _)| entry))
+            .collect::<Result<Vec<_>, _>>()
+            .context("the service sent a revocation entry this tool cannot read")?;
+        revocations.apply(entries, SystemClock.now());
         let next = page["next"].as_str().map(str::to_string);
         if items.is_empty() || next == since {
             break;
         }
         since = next;
     }
-    Ok(Verifier::new(PublicKeySet::new(set)).with_revoked(revoked))
+    Ok(Verifier::new(PublicKeySet::new(set)))
 }

@@ -151,6 +151,16 @@ async fn client_commands_go_through_the_admin_api() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    let shipping_token = body["access_token"].as_str().unwrap().to_string();
+    let verify_shipping = || {
+        let (address, t) = (app.address.clone(), shipping_token.clone());
+        tokio::task::spawn_blocking(move || {
+            tokener(&["token", "verify", &t, "--keys-url", &address], &[])
+        })
+    };
+    let accepted = verify_shipping().await.unwrap();
+    assert!(accepted.status.success(), "{accepted:?}");
 
     let listed = run(vec!["client", "list"]).await.unwrap();
     assert!(stdout(&listed).contains("\"shipping\""));
@@ -164,6 +174,12 @@ async fn client_commands_go_through_the_admin_api() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    // Disabling revoked its tokens: the offline verifier reads the client entry of the feed
+    // (once the feed hands it out).
+    app.revocations_listed(1).await;
+    let rejected = verify_shipping().await.unwrap();
+    assert!(!rejected.status.success());
+    assert!(String::from_utf8_lossy(&rejected.stderr).contains("revoked"));
     let missing = run(vec!["client", "disable", "nobody"]).await.unwrap();
     assert!(
         !missing.status.success(),
