@@ -27,12 +27,7 @@ fn main() {
     let connections = std::env::var("GUARD_BENCH_CONNECTIONS").unwrap_or_else(|_| "32".into());
     let key = signing_key(1);
     let (bearer, _) = token(&key, &["orders:read"], &["orders"]);
-    let tokener = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("fake Tokener runtime");
-    let fake = tokener.block_on(FakeTokener::start(&[&key]));
+    let (_tokener, fake) = FakeTokener::start_apart(&[&key]);
 
     actix_web::rt::System::new().block_on(async move {
         let config = GuardConfig::new(([127, 0, 0, 1], 0).into(), fake.url.clone());

@@ -58,12 +58,7 @@ fn benches(c: &mut Criterion) {
     let (bearer, _) = token(&key, &["orders:read", "orders:write"], &["orders"]);
 
     // The fake Tokener runs on its own runtime and thread, off the measured one.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("server runtime");
-    let fake = server_runtime.block_on(FakeTokener::start(&[&key]));
+    let (server_runtime, fake) = FakeTokener::start_apart(&[&key]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

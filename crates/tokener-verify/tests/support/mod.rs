@@ -93,6 +93,18 @@ impl FakeTokener {
     }
 
     /// Stops serving: streams end, the port is closed.
+    /// Serves as [`FakeTokener::start`] does, from a runtime of its own (one worker thread) so
+    /// it stays off the thread a bench measures. The runtime must outlive the fake's use.
+    pub fn start_apart(keys: &[&SigningKey]) -> (tokio::runtime::Runtime, Self) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("fake Tokener runtime");
+        let fake = runtime.block_on(Self::start(keys));
+        (runtime, fake)
+    }
+
     /// Whether a verifier connects to the revocation stream within `within`.
     pub async fn streams_within(&self, within: Duration) -> bool {
         eventually(within, || {
