@@ -251,7 +251,9 @@ async fn records_are_cached_until_expiry<C: TokenCache>(cache: &C) {
     );
 
     let mut revoked = live.clone();
-    revoked.revoked_at = Some(now());
+    // Whole seconds: a cache keeps record times as records travel (JSON, seconds); the
+    // milliseconds that order the revocation feed live in the permanent store.
+    revoked.revoked_at = Some(now().whole_seconds());
     cache.put_record(&revoked).await.expect("replace");
     assert_eq!(
         cache.get_record(live.id()).await.expect("get"),
