@@ -15,7 +15,7 @@ pub mod testing;
 pub mod token;
 pub mod write_behind;
 
-pub use adapters::InMemoryHitCounter;
+pub use adapters::{InMemoryHitCounter, InMemoryKeyStore};
 pub use domain::feed;
 pub use domain::{
     Audience, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor,
@@ -26,7 +26,7 @@ pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,
     RevokeOutcome, StoreError, TokenStore,
 };
-pub use ports::{HitCounter, TokenCache};
+pub use ports::{HitCounter, KeyStore, StoredKey, TokenCache};
 pub use services::{
     ClientChange, ClientError, ClientService, Grants, RateDecision, RateLimiter, RateLimits,
     ReusedClients, RevocationState, RevocationSync,
@@ -34,6 +34,7 @@ pub use services::{
 pub use services::{
     IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
 };
+pub use services::{KeyManager, KeyManagerError, KeyView};
 pub use token::{KeyRing, PublicKeySet, Verifier, VerifyError, VerifyOptions};
 pub use write_behind::{
     CachedClientRegistry, WorkerConfig, WorkerReport, WriteBehindStore, WriteBehindWorker,

@@ -3,9 +3,11 @@
 mod memory;
 mod memory_cache;
 mod memory_hits;
+mod memory_keys;
 mod memory_queue;
 
 pub use memory::{InMemoryClientRegistry, InMemoryTokenStore};
 pub use memory_cache::{InMemoryTokenCache, DEFAULT_CLIENT_TTL_SECS};
 pub use memory_hits::InMemoryHitCounter;
+pub use memory_keys::InMemoryKeyStore;
 pub use memory_queue::{DeadLetter, InMemoryRecordQueue};

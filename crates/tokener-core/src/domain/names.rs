@@ -218,6 +218,10 @@ impl Ttl {
         }
     }
 
+    pub fn as_duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0)
+    }
+
     pub fn as_secs(self) -> u64 {
         self.0
     }

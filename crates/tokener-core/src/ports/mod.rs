@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod hits;
+pub mod keys;
 pub mod queue;
 pub mod store;
 
@@ -13,6 +14,9 @@ pub use cache::TokenCache;
 pub use hits::HitCounter;
 #[cfg(feature = "mocks")]
 pub use hits::MockHitCounter;
+#[cfg(feature = "mocks")]
+pub use keys::MockKeyStore;
+pub use keys::{KeyStore, StoredKey};
 #[cfg(feature = "mocks")]
 pub use queue::MockRecordQueue;
 pub use queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};

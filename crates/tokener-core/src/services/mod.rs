@@ -5,12 +5,14 @@ pub mod client_reuse;
 pub mod clients;
 pub mod rate_limit;
 pub mod revocations;
+pub mod signing_keys;
 pub mod tokens;
 
 pub use client_reuse::ReusedClients;
 pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};
 pub use revocations::{RevocationState, RevocationSync, FEED_SETTLE_MILLIS, SYNC_OVERLAP_MILLIS};
+pub use signing_keys::{KeyManager, KeyManagerError, KeyView};
 pub use tokens::{
     IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
 };

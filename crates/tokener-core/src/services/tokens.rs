@@ -8,6 +8,7 @@ use crate::domain::{
 };
 use crate::ports::{ClientRegistry, RevokeOutcome, StoreError, TokenStore};
 use crate::token::{mint, KeyRing, MintError, MintInput, Verifier, VerifyError, VerifyOptions};
+use arc_swap::ArcSwap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -107,12 +108,31 @@ pub enum RevokeError {
 /// first (the background poll keeps it far younger; this bounds what an answer can miss).
 pub const MAX_REVOCATION_STALENESS_MILLIS: u64 = 1_000;
 
+/// A key ring and the verifier of its published keys, swapped together.
+struct LoadedKeys {
+    ring: Arc<KeyRing>,
+    verifier: Verifier,
+}
+
+impl LoadedKeys {
+    fn new(
+        ring: Arc<KeyRing>,
+        now: crate::domain::Timestamp,
+        max_ttl: std::time::Duration,
+    ) -> Self {
+        Self {
+            verifier: Verifier::new(ring.published_keys(now, max_ttl)),
+            ring,
+        }
+    }
+}
+
 /// Issues and verifies tokens.
 pub struct TokenService<S, C> {
     store: S,
     clients: C,
-    keys: Arc<KeyRing>,
-    verifier: Verifier,
+    /// Swapped whole when the ring changes (a key store's ring is reloaded on a timer).
+    keys: ArcSwap<LoadedKeys>,
     clock: Arc<dyn Clock>,
     ttl: TtlPolicy,
     /// Compared against when the client does not exist, so an unknown id costs what a wrong
@@ -134,8 +154,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         Self {
             store,
             clients,
-            verifier: Verifier::new(keys.public_keys()),
-            keys,
+            keys: ArcSwap::from_pointee(LoadedKeys::new(keys, clock.now(), ttl.max.as_duration())),
             clock,
             ttl,
             decoy: ClientSecret::generate().hash(),
@@ -175,8 +194,15 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         &self.clients
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    /// The key ring signing and verifying now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.load().ring.clone()
+    }
+
+    /// Signs and verifies with `ring` from now on (a reloaded or changed key store ring).
+    pub fn replace_keys(&self, ring: Arc<KeyRing>) {
+        let loaded = LoadedKeys::new(ring, self.clock.now(), self.ttl.max.as_duration());
+        self.keys.store(Arc::new(loaded));
     }
 
     pub fn ttl_policy(&self) -> TtlPolicy {
@@ -234,7 +260,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             .state()
             .issue_time(&client.id, self.clock.now());
         let minted = mint(
-            self.keys.signing_key(now),
+            self.keys.load().ring.signing_key(now),
             MintInput {
                 client_id: client.id.clone(),
                 audiences,
@@ -263,7 +289,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         caller: &ClientId,
         bearer: &str,
     ) -> Result<RevokeOutcome, RevokeError> {
-        let Ok(parsed) = self.verifier.parse(bearer, self.clock.now()) else {
+        let Ok(parsed) = self.keys.load().verifier.parse(bearer, self.clock.now()) else {
             return Ok(RevokeOutcome::Unknown);
         };
         if &parsed.claims().client_id != caller {
@@ -352,7 +378,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         bearer: &str,
         options: &VerifyOptions,
     ) -> Result<TokenClaims, VerifyFailure> {
-        let parsed = self.verifier.parse(bearer, self.clock.now())?;
+        let parsed = self.keys.load().verifier.parse(bearer, self.clock.now())?;
         let revoked = self.fresh_revocations().await?.is_revoked(parsed.claims());
         Ok(parsed.judge(options, revoked)?)
     }
