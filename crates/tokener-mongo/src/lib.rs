@@ -16,7 +16,9 @@
 //!
 //! Two collections: `tokens` (one document per issued token, `_id` = token id; the bearer token
 //! itself is never stored, only its SHA-256 fingerprint) and `clients` (`_id` = client id; the
-//! secret only as its SHA-256). Revocations are the `revoked_at` field of token documents.
+//! secret only as its SHA-256). Revocations are the `revoked_at` field of token documents;
+//! client-wide ones are in `client_revocations`. The signing key ring, when the service keeps it
+//! in MongoDB, is in `keys`, private keys sealed.
 //!
 //! Only features that both MongoDB (5.1 and later; 7 is the reference) and FerretDB 1.24
 //! implement are relied on: plain CRUD commands, unordered inserts, ascending and compound
@@ -36,11 +38,13 @@ mod config;
 mod documents;
 mod errors;
 mod indexes;
+mod keys;
 mod store;
 mod tokens;
 
 pub use clients::MongoClientRegistry;
 pub use config::MongoConfig;
+pub use keys::MongoKeyStore;
 pub use store::MongoStore;
 pub use tokens::MongoTokenStore;
 

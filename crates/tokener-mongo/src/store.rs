@@ -5,6 +5,7 @@ use crate::config::MongoConfig;
 use crate::documents::{ClientDocument, TokenDocument, CLIENTS, TOKENS};
 use crate::errors::{bounded, to_store_error};
 use crate::indexes;
+use crate::keys::MongoKeyStore;
 use crate::tokens::MongoTokenStore;
 use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
@@ -108,6 +109,11 @@ impl MongoStore {
     /// The client registry adapter.
     pub fn clients(&self) -> MongoClientRegistry {
         MongoClientRegistry::new(Arc::clone(&self.shared))
+    }
+
+    /// The signing key store adapter.
+    pub fn keys(&self) -> MongoKeyStore {
+        MongoKeyStore::new(Arc::clone(&self.shared))
     }
 
     /// Readiness: whether the server answers a `ping` within the operation timeout.

@@ -21,3 +21,12 @@ async fn client_registry_contract() {
     tokener_core::contract::client_registry(&db.store.clients()).await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn key_store_contract() {
+    let Some(db) = TestDb::connect().await else {
+        return;
+    };
+    tokener_core::contract::key_store(&db.store.keys()).await;
+    db.cleanup().await;
+}
