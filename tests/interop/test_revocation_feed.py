@@ -141,6 +141,8 @@ def test_a_follower_misses_no_revocation_on_mongodb(tmp_path):
     settings = {
         "TOKENER_MONGODB_URI": uri,
         "TOKENER_MONGODB_DATABASE": f"tokener_feed_{secrets.token_hex(6)}",
+        # No key file: the signing keys are kept in MongoDB, sealed with this secret.
+        "TOKENER_KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
     }
     with run_tokener(tmp_path / "tokener", env=settings) as server:
         revoked, seen = _follow_while_revoking(server)

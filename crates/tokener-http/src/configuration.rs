@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use tokener_core::token::KeySealer;
 use tokener_core::RateLimits;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
 
@@ -60,6 +61,12 @@ pub struct Settings {
     pub memory_max_tokens: usize,
     pub ttl: TtlPolicy,
     pub signing_key_file: Option<PathBuf>,
+    /// Seals the signing keys kept in MongoDB when there is no key file
+    /// (`TOKENER_KEY_ENCRYPTION_SECRET`: comma-separated secrets, the first seals).
+    pub key_encryption: Option<KeySealer>,
+    /// How long a key added through the admin API is published as `next` before it signs
+    /// (`TOKENER_KEY_ANNOUNCE_SECONDS`, default 600).
+    pub key_announce: Duration,
     pub bootstrap: Option<BootstrapClient>,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -141,6 +148,7 @@ impl Settings {
             }
         };
         let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
+        let key_announce = number("TOKENER_KEY_ANNOUNCE_SECONDS", 0..=30 * 86_400).unwrap_or(600);
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
         let max_backlog = number("TOKENER_MAX_BACKLOG", 1..=1_000_000_000).unwrap_or(100_000);
@@ -258,6 +266,21 @@ impl Settings {
         }
 
         let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
+        let key_secret = var("TOKENER_KEY_ENCRYPTION_SECRET");
+        let key_encryption = key_secret.as_ref().and_then(|secrets| {
+            KeySealer::new(secrets.split(',').map(str::trim))
+                .map_err(|e| problems.push(format!("TOKENER_KEY_ENCRYPTION_SECRET: {e}")))
+                .ok()
+        });
+        if mongodb.is_some() && signing_key_file.is_none() && key_secret.is_none() {
+            problems.push(
+                "the MongoDB modes need signing keys that every instance shares and that survive \
+                 restarts: set TOKENER_SIGNING_KEY_FILE (a key file, see `tokener keys generate`) \
+                 or TOKENER_KEY_ENCRYPTION_SECRET (at least 32 characters; the keys are then kept \
+                 in MongoDB, encrypted with it)"
+                    .into(),
+            );
+        }
         let bootstrap = bootstrap_client(&var, &mut problems);
 
         let log_filter = var("TOKENER_LOG").unwrap_or_else(|| "info".into());
@@ -282,6 +305,8 @@ impl Settings {
                 memory_max_tokens,
                 ttl,
                 signing_key_file,
+                key_encryption,
+                key_announce: Duration::from_secs(key_announce),
                 bootstrap,
                 log_filter,
                 log_format,
@@ -344,6 +369,8 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_DEFAULT_TTL_SECONDS",
     "TOKENER_MAX_TTL_SECONDS",
     "TOKENER_SIGNING_KEY_FILE",
+    "TOKENER_KEY_ENCRYPTION_SECRET",
+    "TOKENER_KEY_ANNOUNCE_SECONDS",
     "TOKENER_BOOTSTRAP_CLIENT_ID",
     "TOKENER_BOOTSTRAP_CLIENT_SECRET",
     "TOKENER_BOOTSTRAP_CLIENT_SCOPES",

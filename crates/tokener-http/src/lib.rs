@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod request_log;
 pub mod routes;
+pub mod signing_keys;
 pub mod startup;
 pub mod state;
 pub mod storage;

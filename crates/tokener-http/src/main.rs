@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             print!("{}", tokener_http::openapi::yaml());
             Ok(())
         }
-        Command::Keys { command } => cli::keys::run(command),
+        Command::Keys { command } => block_on(cli::keys::run(command)),
         Command::Client(args) => block_on(cli::client::run(args)),
         Command::Token { command } => block_on(cli::token::run(command)),
         Command::Guard(args) => cli::guard::run(args),

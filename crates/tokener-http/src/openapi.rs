@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         revocations::stream::stream, admin::clients::revoke_tokens,
         admin::clients::create, admin::clients::list, admin::clients::get,
         admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,
+        admin::keys::list, admin::keys::create, admin::keys::retire,
         health::healthz, health::readyz, health::metrics),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),
@@ -27,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "Issuing tokens"),
         (name = "oauth2", description = "Standard OAuth2 endpoints (RFC 6749, 7662, 7009, 8414)"),
         (name = "keys", description = "What offline verifiers need: public keys and revocations"),
-        (name = "admin", description = "Client administration (bearer token with scope tokener:admin)"),
+        (name = "admin", description = "Client and signing key administration (bearer token with scope tokener:admin)"),
         (name = "service", description = "Presentation and health"),
     )
 )]

@@ -1,4 +1,4 @@
-//! Builds the application in one place: keys, storage, clients, the HTTP server.
+//! Builds the application in one place: storage, keys, clients, the HTTP server.
 
 use crate::configuration::{BootstrapClient, Settings};
 use crate::json_errors;
@@ -15,9 +15,7 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tokener_core::{
-    ClientId, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
-};
+use tokener_core::{ClientId, ClientSecret, ClientService, Grants, SystemClock, TokenService};
 
 /// The application as every server worker runs it: the shared state, JSON error bodies, the
 /// request log and metrics, every route. (The benchmarks run this same app in process.)
@@ -58,8 +56,10 @@ impl Application {
 
     /// Builds the application on the given adapters (tests hand in mocks or faulty stores).
     pub async fn build_with(settings: Settings, storage: Storage) -> anyhow::Result<Self> {
-        let keys = Arc::new(load_keys(&settings)?);
         let clock: Arc<dyn tokener_core::Clock> = Arc::new(SystemClock);
+        let (ring, key_source) =
+            crate::signing_keys::load(&settings, storage.keys.clone(), clock.clone()).await?;
+        let keys = Arc::new(ring);
         let client_service = ClientService::new(storage.clients.clone(), clock.clone());
         match &settings.bootstrap {
             Some(bootstrap) => ensure_bootstrap(&client_service, bootstrap).await?,
@@ -105,6 +105,8 @@ impl Application {
             fallbacks,
             storage: storage.mode,
             stopping,
+            keys: key_source,
+            key_announce: settings.key_announce,
         });
         // Verification and the feed read the revocation state: load it before serving.
         state
@@ -113,6 +115,7 @@ impl Application {
             .await
             .context("cannot load the revocations from the token store")?;
         spawn_revocation_sync(Arc::downgrade(&state.clone().into_inner()));
+        crate::signing_keys::spawn_reload(Arc::downgrade(&state.clone().into_inner()));
 
         let server = HttpServer::new(move || app(state.clone()))
             .client_request_timeout(REQUEST_HEAD_TIMEOUT)
@@ -161,29 +164,6 @@ fn hostname() -> String {
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "tokener".into())
-}
-
-fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {
-    match &settings.signing_key_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!("TOKENER_SIGNING_KEY_FILE: cannot read {}", path.display())
-            })?;
-            let ring = KeyRing::from_json(&text)
-                .with_context(|| format!("TOKENER_SIGNING_KEY_FILE: {}", path.display()))?;
-            tracing::info!(active_key = %ring.active().id(), "signing keys loaded");
-            Ok(ring)
-        }
-        None => {
-            let ring = KeyRing::generate();
-            tracing::warn!(
-                public_key = %ring.active().public(),
-                "no TOKENER_SIGNING_KEY_FILE: generated a signing key for this process; tokens \
-                 will not verify after a restart"
-            );
-            Ok(ring)
-        }
-    }
 }
 
 /// A flag that turns true on SIGTERM or SIGINT (actix-web stops accepting on the same signals).

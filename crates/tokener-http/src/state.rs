@@ -44,6 +44,10 @@ pub struct AppState {
     /// Turns true when the service starts shutting down: open revocation streams end then,
     /// rather than hold the graceful shutdown for its whole timeout.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Where the signing keys come from (the admin keys API changes only a key store).
+    pub keys: crate::signing_keys::KeySource,
+    /// How long a key added through the admin API is `next` before it signs.
+    pub key_announce: std::time::Duration,
 }
 
 impl AppState {

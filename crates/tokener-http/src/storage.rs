@@ -5,10 +5,10 @@ use crate::state::Dependency;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
+use tokener_core::adapters::{InMemoryClientRegistry, InMemoryKeyStore, InMemoryTokenStore};
 use tokener_core::write_behind::{CachedClientRegistry, WriteBehindStore};
 use tokener_core::ReusedClients;
-use tokener_core::{ClientRegistry, Clock, StoreError, SystemClock, TokenStore};
+use tokener_core::{ClientRegistry, Clock, KeyStore, StoreError, SystemClock, TokenStore};
 use tokener_core::{HitCounter, InMemoryHitCounter};
 use tokener_core::{RecordQueue, TokenCache};
 use tokener_mongo::{MongoConfig, MongoStore};
@@ -26,6 +26,8 @@ pub struct Storage {
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// Where rate-limit hits are counted.
     pub hits: Arc<dyn HitCounter>,
+    /// Where the signing key ring is kept when no key file is configured.
+    pub keys: Arc<dyn KeyStore>,
     /// In write-behind mode, what the worker needs.
     pub write_behind: Option<WriteBehindParts>,
     /// `in-memory` or `mongodb`, as shown on `GET /` and in the start-up log.
@@ -61,6 +63,7 @@ impl Storage {
                     clients: Arc::new(InMemoryClientRegistry::new()),
                     dependencies: Vec::new(),
                     hits: Arc::new(InMemoryHitCounter::new()),
+                    keys: Arc::new(InMemoryKeyStore::new()),
                     write_behind: None,
                     mode: "in-memory",
                 })
@@ -153,6 +156,7 @@ impl Storage {
         Ok(Self {
             tokens: Arc::new(store.tokens()),
             clients: Arc::new(store.clients()),
+            keys: Arc::new(store.keys()),
             dependencies: vec![Arc::new(MongoDependency(store))],
             // Per instance: with several instances each counts its own share.
             hits: Arc::new(InMemoryHitCounter::new()),

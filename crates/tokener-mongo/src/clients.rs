@@ -1,7 +1,7 @@
 //! The [`ClientRegistry`] adapter: registered clients in the `clients` collection.
 
 use crate::documents::{fields, ClientDocument};
-use crate::errors::bounded;
+use crate::errors::{bounded, only_duplicate_keys, to_store_error, within};
 use crate::store::Shared;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -47,19 +47,27 @@ impl ClientRegistry for MongoClientRegistry {
 
     async fn upsert(&self, client: &Client) -> Result<(), StoreError> {
         // A whole-document replace: fields the new version lacks (e.g. max_ttl_seconds) go.
-        bounded(
-            self.shared.operation_timeout,
-            "upsert client",
+        const OPERATION: &str = "upsert client";
+        let replace = || {
             self.shared
                 .clients
                 .replace_one(
                     doc! { fields::ID: client.id.as_str() },
                     ClientDocument::from_client(client),
                 )
-                .upsert(true),
-        )
-        .await
-        .map(|_| ())
+                .upsert(true)
+        };
+        let timeout = self.shared.operation_timeout;
+        match within(timeout, OPERATION, replace()).await? {
+            Ok(_) => Ok(()),
+            // Two upserts of a new id at once (instances starting together with the same
+            // bootstrap client): one inserted, the other's insert collided. Now it exists, so
+            // the same replace is an update.
+            Err(error) if only_duplicate_keys(&error) => {
+                bounded(timeout, OPERATION, replace()).await.map(|_| ())
+            }
+            Err(error) => Err(to_store_error(OPERATION, &error)),
+        }
     }
 
     async fn list(&self) -> Result<Vec<Client>, StoreError> {

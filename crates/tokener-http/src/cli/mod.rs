@@ -1,5 +1,6 @@
 //! The `tokener` command line: `serve` (the default) and the operator's tools.
 
+pub mod admin_api;
 pub mod client;
 pub mod guard;
 pub mod keys;

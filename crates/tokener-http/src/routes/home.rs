@@ -59,7 +59,7 @@ pub const ROUTES: &[RouteInfo] = &[
     RouteInfo {
         method: "GET",
         path: "/keys",
-        description: "Public verification keys with their ids (active and retired)",
+        description: "Public verification keys with their ids (active, next and retired)",
     },
     RouteInfo {
         method: "GET",
@@ -70,6 +70,11 @@ pub const ROUTES: &[RouteInfo] = &[
         method: "GET",
         path: "/admin/clients",
         description: "List clients; POST registers one, /admin/clients/{id} shows or changes one (admin token: scope tokener:admin)",
+    },
+    RouteInfo {
+        method: "GET",
+        path: "/admin/keys",
+        description: "List signing keys; POST adds one (announced as next), /admin/keys/{id}/retire retires one (admin token)",
     },
     RouteInfo {
         method: "GET",

@@ -55,14 +55,16 @@ pub struct KeySet {
 pub async fn keys(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let ring = state.tokens.keys();
     let now = SystemClock.now();
+    let max_ttl = state.tokens.ttl_policy().max_ttl().as_duration();
     let keys = ring
-        .public_keys()
+        .published_keys(now, max_ttl)
         .iter()
         .map(|(id, key)| {
-            let (status, activates_at) = match ring.status(id, now) {
+            let (status, activates_at) = match ring.status(id, now, max_ttl) {
                 KeyStatus::Active => ("active", None),
                 KeyStatus::Next { activates_at } => ("next", Some(activates_at.unix())),
-                KeyStatus::Retired => ("retired", None),
+                // Withdrawn keys are not published; the match is total for the compiler.
+                KeyStatus::Retired | KeyStatus::Withdrawn => ("retired", None),
             };
             PublicKeyInfo {
                 id: id.0,

@@ -73,6 +73,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(admin::clients::revoke_tokens)),
         )
         .service(
+            resource("/admin/keys", "GET, POST")
+                .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))
+                .route(web::get().to(admin::keys::list))
+                .route(web::post().to(admin::keys::create)),
+        )
+        .service(
+            resource("/admin/keys/{key_id}/retire", "POST")
+                .route(web::post().to(admin::keys::retire)),
+        )
+        .service(
             resource("/admin/tokens/{token_id}/revoke", "POST")
                 .route(web::post().to(admin::tokens::revoke)),
         )

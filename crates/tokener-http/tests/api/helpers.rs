@@ -146,6 +146,7 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
         clients: Arc::new(registry),
         dependencies: Vec::new(),
         hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
+        keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
         write_behind: None,
         mode: "in-memory",
     })

@@ -16,6 +16,7 @@ mod observability;
 mod openapi;
 mod process;
 mod receiving;
+mod shared_keys;
 mod store_failure;
 mod token;
 mod write_behind;

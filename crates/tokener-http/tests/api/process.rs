@@ -10,9 +10,9 @@ use tokener_mongo::testing::{free_port, wait_for_port, PrivateFerretDb};
 
 const SECRET: &str = "smoke-test-secret-0123456789-abcdefghij";
 
-struct Service {
+pub(crate) struct Service {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: std::path::PathBuf,
 }
 
@@ -28,7 +28,7 @@ impl Service {
     }
 
     /// `tokener serve <args>` on `port` with only `env` (and JSON debug logs) in its environment.
-    fn start_with(
+    pub(crate) fn start_with(
         args: &[&str],
         env: &[(&str, String)],
         log: std::path::PathBuf,
@@ -60,7 +60,7 @@ impl Service {
     }
 
     /// SIGTERM, then the exit status (within 40 s, the longest graceful stop allowed).
-    async fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
@@ -77,7 +77,7 @@ impl Service {
         }
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut text = String::new();
         std::fs::File::open(&self.log)
             .unwrap()
@@ -100,7 +100,7 @@ async fn status(http: &reqwest::Client, url: String) -> u16 {
     }
 }
 
-async fn until_status(http: &reqwest::Client, url: &str, want: u16) {
+pub(crate) async fn until_status(http: &reqwest::Client, url: &str, want: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while status(http, url.to_string()).await != want {
         assert!(Instant::now() < deadline, "{url} never answered {want}");
@@ -352,6 +352,8 @@ async fn graceful_stop_drains_the_write_behind_queue() {
         ("TOKENER_BOOTSTRAP_CLIENT_ID", "smoke".to_string()),
         ("TOKENER_BOOTSTRAP_CLIENT_SECRET", SECRET.to_string()),
         ("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", "10".to_string()),
+        // No key file: the keys are kept in MongoDB, sealed with this.
+        ("TOKENER_KEY_ENCRYPTION_SECRET", format!("{SECRET}-keys")),
     ];
     let port = free_port();
     let mut service = Service::start_with(&[], &env, dir.join("tokener.log"), port);

@@ -25,6 +25,7 @@ async fn store_down_means_503_with_retry_after_and_no_token() {
         clients: Arc::new(InMemoryClientRegistry::new()),
         dependencies: Vec::new(),
         hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
+        keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
         write_behind: None,
         mode: "mocked",
     })

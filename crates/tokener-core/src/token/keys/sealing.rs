@@ -45,6 +45,7 @@ pub enum SealError {
 }
 
 /// Seals and opens private keys.
+#[derive(Clone)]
 pub struct KeySealer {
     /// One cipher per secret, in the order given.
     ciphers: Vec<XChaCha20Poly1305>,

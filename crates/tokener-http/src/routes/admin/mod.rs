@@ -2,4 +2,5 @@
 
 pub mod auth;
 pub mod clients;
+pub mod keys;
 pub mod tokens;
