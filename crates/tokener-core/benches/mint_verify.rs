@@ -19,6 +19,9 @@
 //!   `InMemoryTokenStore` and `InMemoryClientRegistry`, driven by a current-thread Tokio runtime.
 //!   Every `service/issue` iteration records one more token, so the store grows during that
 //!   benchmark (a `HashMap` insert: amortised constant time).
+//! * `keys/sealing`: sealing and opening one private key (`KeySealer`), and loading a ring of
+//!   three keys from an in-memory key store (`KeyManager::load`): what each instance pays on
+//!   every 5 s reload of a ring kept in MongoDB, besides the MongoDB round trip.
 //! * `domain/parse`: identifier newtypes.
 
 use biscuit_auth::builder::{
@@ -633,6 +636,35 @@ fn domain_parse(c: &mut Criterion) {
     group.finish();
 }
 
+const SEALING_SECRET: &str = "the benchmark's sealing secret of 32+ characters";
+
+fn keys_sealing(c: &mut Criterion) {
+    use tokener_core::token::{KeySealer, SigningKey};
+    use tokener_core::{InMemoryKeyStore, KeyId, KeyManager};
+    let mut group = c.benchmark_group("keys/sealing");
+    let sealer = KeySealer::new([SEALING_SECRET]).unwrap();
+    let key = SigningKey::generate(KeyId(1));
+    let public = key.public().to_string();
+    let sealed = sealer.seal(&key);
+    group.bench_function("seal", |b| b.iter(|| sealer.seal(black_box(&key))));
+    group.bench_function("open", |b| {
+        b.iter(|| sealer.open(KeyId(1), &public, black_box(&sealed)).unwrap())
+    });
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::at(now()));
+    let manager = KeyManager::new(Arc::new(InMemoryKeyStore::new()), sealer.clone(), clock);
+    rt.block_on(async {
+        manager.load_or_create().await.unwrap();
+        manager.add(now().plus_secs(600)).await.unwrap();
+        manager.retire(KeyId(2)).await.unwrap();
+        manager.add(now().plus_secs(600)).await.unwrap();
+    });
+    group.bench_function("load_ring_of_3", |b| {
+        b.iter(|| rt.block_on(manager.load()).unwrap())
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     floor_mint,
@@ -643,6 +675,7 @@ criterion_group!(
     service_issue,
     service_verify,
     service_authenticate,
+    keys_sealing,
     domain_parse
 );
 criterion_main!(benches);

@@ -15,8 +15,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
 use tokener_core::{
-    ClientRegistry, ClientSecret, ClientService, Grants, KeyRing, SystemClock, TokenService,
-    TokenStore, TtlPolicy,
+    ClientRegistry, ClientSecret, ClientService, Grants, SystemClock, TokenService, TokenStore,
+    TtlPolicy,
 };
 use tokener_core::{InMemoryHitCounter, RateLimiter, RateLimits};
 use tokener_http::form::Form;
@@ -84,12 +84,19 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
             grants,
         ))
         .unwrap();
+    // The embedded mode's keys: a ring in an in-memory key store.
+    let manager = tokener_core::KeyManager::new(
+        Arc::new(tokener_core::InMemoryKeyStore::new()),
+        tokener_core::token::KeySealer::ephemeral(),
+        clock.clone(),
+    );
+    let ring = runtime.block_on(manager.load_or_create()).unwrap();
     web::Data::new(AppState {
         metrics: Arc::new(tokener_http::metrics::Metrics::new().unwrap()),
         tokens: TokenService::new(
             tokens,
             registry,
-            Arc::new(KeyRing::generate()),
+            Arc::new(ring),
             clock.clone(),
             TtlPolicy::default(),
         ),
@@ -104,6 +111,11 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         public_url: None,
         storage: "in-memory",
         stopping: tokio::sync::watch::channel(false).1,
+        keys: tokener_http::signing_keys::KeySource::Store {
+            manager,
+            shared: false,
+        },
+        key_announce: std::time::Duration::from_secs(600),
     })
 }
 

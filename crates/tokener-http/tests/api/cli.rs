@@ -186,3 +186,46 @@ async fn client_commands_go_through_the_admin_api() {
         "a failed admin call exits non-zero"
     );
 }
+
+#[tokio::test]
+async fn keys_list_add_and_retire_through_the_admin_api() {
+    let (app, admin) = spawn_admin_app().await;
+    let run = |args: Vec<String>| {
+        let env = [
+            ("TOKENER_URL".to_string(), app.address.clone()),
+            ("TOKENER_ADMIN_TOKEN".to_string(), admin.clone()),
+        ];
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            tokener(&args, &env)
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let at = (tokener_core::Clock::now(&tokener_core::SystemClock).unix() + 3600).to_string();
+    let added = run(args(&["keys", "add", "--activates-at", &at]))
+        .await
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let key: serde_json::Value = serde_json::from_str(&stdout(&added)).unwrap();
+    assert_eq!(
+        (key["id"].as_u64(), key["status"].as_str()),
+        (Some(2), Some("next"))
+    );
+    let retired = run(args(&["keys", "retire", "2"])).await.unwrap();
+    assert!(retired.status.success(), "{retired:?}");
+    let refused = run(args(&["keys", "retire", "1"])).await.unwrap();
+    assert!(!refused.status.success(), "the signing key is not retired");
+    assert!(stdout(&refused).contains("key_signing"));
+    let listed = run(args(&["keys", "list"])).await.unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    let statuses: Vec<&str> = list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["active", "withdrawn"]);
+    app.stop().await;
+}
