@@ -27,6 +27,7 @@ pub use ports::{
     RevokeOutcome, StoreError, TokenStore,
 };
 pub use ports::{HitCounter, KeyStore, StoredKey, TokenCache};
+pub use services::{AuthBackoff, BackoffLimits, KeyManager, KeyManagerError, KeyView};
 pub use services::{
     ClientChange, ClientError, ClientService, Grants, RateDecision, RateLimiter, RateLimits,
     ReusedClients, RevocationState, RevocationSync,
@@ -34,7 +35,6 @@ pub use services::{
 pub use services::{
     IssueError, IssueRequest, RevokeError, TokenService, TtlPolicy, TtlPolicyError, VerifyFailure,
 };
-pub use services::{KeyManager, KeyManagerError, KeyView};
 pub use token::{KeyRing, PublicKeySet, Verifier, VerifyError, VerifyOptions};
 pub use write_behind::{
     CachedClientRegistry, WorkerConfig, WorkerReport, WriteBehindStore, WriteBehindWorker,

@@ -425,3 +425,8 @@ async fn client_updates_and_secret_rotation() {
         Err(ClientError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn in_memory_hit_counter_meets_the_contract() {
+    tokener_core::contract::hit_counter(&tokener_core::InMemoryHitCounter::new()).await;
+}

@@ -104,8 +104,14 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         limiter: RateLimiter::new(
             Arc::new(InMemoryHitCounter::new()),
             RateLimits::default(),
+            clock.clone(),
+        ),
+        backoff: tokener_core::AuthBackoff::new(
+            Arc::new(InMemoryHitCounter::new()),
+            tokener_core::BackoffLimits::default(),
             clock,
         ),
+        trusted_proxies: Vec::new(),
         dependencies: Vec::new(),
         fallbacks: None,
         public_url: None,

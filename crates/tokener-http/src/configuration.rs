@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokener_core::token::KeySealer;
-use tokener_core::RateLimits;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
+use tokener_core::{BackoffLimits, RateLimits};
 
 /// The client created or updated at start.
 #[derive(Debug, Clone)]
@@ -76,6 +76,13 @@ pub struct Settings {
     /// Token requests per client and minute (`TOKENER_RATE_LIMIT_PER_MINUTE`, default: none)
     /// and per-client overrides (`TOKENER_RATE_LIMITS`, e.g. `billing=1000,batch=50`).
     pub rate_limits: RateLimits,
+    /// Failed client authentications a minute before refusal, per (client id, source) and per
+    /// source (`TOKENER_AUTH_FAILURES_PER_MINUTE`, default 20;
+    /// `TOKENER_AUTH_FAILURES_PER_SOURCE_PER_MINUTE`, default 100).
+    pub auth_backoff: BackoffLimits,
+    /// Proxies whose `X-Forwarded-For` names the source address (`TOKENER_TRUSTED_PROXIES`,
+    /// comma-separated addresses or CIDR blocks; default none: the peer address is the source).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The default bound of the embedded in-memory store, in token records.
@@ -148,6 +155,12 @@ impl Settings {
             }
         };
         let timeout_ms = number("TOKENER_MONGODB_TIMEOUT_MS", 100..=60_000).unwrap_or(5_000);
+        let auth_backoff = BackoffLimits {
+            per_pair: number("TOKENER_AUTH_FAILURES_PER_MINUTE", 1..=1_000_000)
+                .unwrap_or(BackoffLimits::default().per_pair),
+            per_source: number("TOKENER_AUTH_FAILURES_PER_SOURCE_PER_MINUTE", 1..=1_000_000)
+                .unwrap_or(BackoffLimits::default().per_source),
+        };
         let key_announce = number("TOKENER_KEY_ANNOUNCE_SECONDS", 0..=30 * 86_400).unwrap_or(600);
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
@@ -265,6 +278,23 @@ impl Settings {
             }
         }
 
+        let mut trusted_proxies = Vec::new();
+        for item in var("TOKENER_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let parsed = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => problems.push(format!(
+                    "TOKENER_TRUSTED_PROXIES: {item:?} is not an address or CIDR block"
+                )),
+            }
+        }
         let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
         let key_secret = var("TOKENER_KEY_ENCRYPTION_SECRET");
         let key_encryption = key_secret.as_ref().and_then(|secrets| {
@@ -312,6 +342,8 @@ impl Settings {
                 log_format,
                 shutdown_timeout: Duration::from_secs(shutdown_seconds),
                 rate_limits,
+                auth_backoff,
+                trusted_proxies,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -380,6 +412,9 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_SHUTDOWN_TIMEOUT_SECONDS",
     "TOKENER_RATE_LIMIT_PER_MINUTE",
     "TOKENER_RATE_LIMITS",
+    "TOKENER_AUTH_FAILURES_PER_MINUTE",
+    "TOKENER_AUTH_FAILURES_PER_SOURCE_PER_MINUTE",
+    "TOKENER_TRUSTED_PROXIES",
 ];
 
 /// Splits a list given as commas and/or spaces.

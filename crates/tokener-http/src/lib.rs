@@ -2,6 +2,7 @@
 //! `tokener-core`; a handler parses, calls one service method and maps the result to HTTP.
 
 pub mod cli;
+pub mod client_auth;
 pub mod configuration;
 pub mod credentials;
 pub mod error;

@@ -26,6 +26,7 @@ pub struct Metrics {
     pub client_auth_failures: IntCounter,
     /// Requests refused by the rate limiter.
     pub rate_limited: IntCounter,
+    pub auth_backoff_refusals: IntCounter,
     /// Store operations that failed, by store (`mongodb`, `in-memory`, ...).
     pub store_errors: IntCounterVec,
     /// Write-behind: entries not yet written to MongoDB (unread and pending).
@@ -81,6 +82,10 @@ impl Metrics {
         )?;
         let rate_limited =
             IntCounter::new("rate_limited_total", "Requests refused by the rate limiter")?;
+        let auth_backoff_refusals = IntCounter::new(
+            "auth_backoff_refusals_total",
+            "Client authentications refused unchecked: too many failures from their source",
+        )?;
         let store_errors = IntCounterVec::new(
             Opts::new("store_errors_total", "Failed store operations by store"),
             &["store"],
@@ -131,6 +136,7 @@ impl Metrics {
         registry.register(Box::new(tokens_revoked.clone()))?;
         registry.register(Box::new(client_auth_failures.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(auth_backoff_refusals.clone()))?;
         registry.register(Box::new(store_errors.clone()))?;
         Ok(Self {
             registry,
@@ -141,6 +147,7 @@ impl Metrics {
             tokens_revoked,
             client_auth_failures,
             rate_limited,
+            auth_backoff_refusals,
             store_errors,
             writebehind_depth,
             writebehind_pending,

@@ -96,10 +96,16 @@ impl Application {
             ),
             clients: client_service,
             limiter: tokener_core::RateLimiter::new(
-                storage.hits,
+                storage.hits.clone(),
                 settings.rate_limits.clone(),
                 clock.clone(),
             ),
+            backoff: tokener_core::AuthBackoff::new(
+                storage.hits,
+                settings.auth_backoff,
+                clock.clone(),
+            ),
+            trusted_proxies: settings.trusted_proxies.clone(),
             dependencies: storage.dependencies,
             public_url: settings.public_url.clone(),
             fallbacks,

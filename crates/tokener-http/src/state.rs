@@ -33,6 +33,10 @@ pub struct AppState {
     pub tokens: Tokens,
     pub clients: Clients,
     pub limiter: Limiter,
+    /// Back-off of failed client authentication, over the same counters as the limiter.
+    pub backoff: tokener_core::AuthBackoff<Arc<dyn tokener_core::HitCounter>>,
+    /// Proxies believed about the source address (`X-Forwarded-For`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// In write-behind mode, how many records were written through because Redis refused them
     /// (read when `/metrics` is scraped, so the gauge is never stale).

@@ -40,4 +40,14 @@ impl HitCounter for RedisHitCounter {
             })
             .await
     }
+
+    async fn count(&self, key: &str, window: u64) -> Result<u64, StoreError> {
+        let key = format!("{}rate:{key}:{window}", self.shared.cache_prefix);
+        self.shared
+            .run("rate limit", Duration::ZERO, |mut c| async move {
+                let count: Option<u64> = redis::cmd("GET").arg(&key).query_async(&mut c).await?;
+                Ok(count.unwrap_or(0))
+            })
+            .await
+    }
 }

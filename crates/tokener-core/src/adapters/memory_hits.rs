@@ -35,4 +35,15 @@ impl HitCounter for InMemoryHitCounter {
         entry.1 += 1;
         Ok(entry.1)
     }
+
+    async fn count(&self, key: &str, window: u64) -> Result<u64, StoreError> {
+        let windows = self
+            .windows
+            .lock()
+            .map_err(|_| StoreError::unavailable("rate counter lock poisoned"))?;
+        Ok(windows
+            .get(key)
+            .filter(|(w, _)| *w == window)
+            .map_or(0, |(_, n)| *n))
+    }
 }

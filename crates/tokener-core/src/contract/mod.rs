@@ -3,11 +3,13 @@
 //! cannot drift apart. Uses the domain and the ports only.
 
 mod fixtures;
+mod hits;
 mod keys;
 mod queue;
 mod stores;
 
 pub use fixtures::{sample_client, sample_record, CountingStore};
+pub use hits::hit_counter;
 pub use keys::key_store;
 pub use queue::{record_queue, token_cache};
 pub use stores::{client_registry, token_store};

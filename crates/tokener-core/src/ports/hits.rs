@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub trait HitCounter: Send + Sync + 'static {
     /// Adds one hit to `key` in window number `window` and returns the window's total so far.
     async fn hit(&self, key: &str, window: u64) -> Result<u64, StoreError>;
+
+    /// The hits of `key` in window number `window` so far, adding none.
+    async fn count(&self, key: &str, window: u64) -> Result<u64, StoreError>;
 }
 
 /// Shared counters: the binary picks the adapter at run time.
@@ -18,5 +21,8 @@ pub trait HitCounter: Send + Sync + 'static {
 impl<T: HitCounter + ?Sized> HitCounter for Arc<T> {
     async fn hit(&self, key: &str, window: u64) -> Result<u64, StoreError> {
         (**self).hit(key, window).await
+    }
+    async fn count(&self, key: &str, window: u64) -> Result<u64, StoreError> {
+        (**self).count(key, window).await
     }
 }

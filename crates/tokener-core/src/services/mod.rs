@@ -1,6 +1,7 @@
 //! Services: the business rules, generic over the ports. They use the domain, the token code
 //! and the ports, never an adapter.
 
+pub mod auth_backoff;
 pub mod client_reuse;
 pub mod clients;
 pub mod rate_limit;
@@ -8,6 +9,7 @@ pub mod revocations;
 pub mod signing_keys;
 pub mod tokens;
 
+pub use auth_backoff::{AuthBackoff, BackoffLimits};
 pub use client_reuse::ReusedClients;
 pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};

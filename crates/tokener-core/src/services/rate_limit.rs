@@ -52,9 +52,10 @@ impl<H: HitCounter> RateLimiter<H> {
         }
     }
 
-    /// Counts a token request by `client` (before authentication, so guessing a client's secret
-    /// is limited too). If the counter fails, the request is allowed: a broken limiter must not
-    /// stop token issuance; the error is returned alongside for the caller to log and count.
+    /// Counts a token request by `client`, once it has authenticated as that client (failed
+    /// attempts go to [`super::AuthBackoff`], so an outsider cannot spend a client's quota).
+    /// If the counter fails, the request is allowed: a broken limiter must not stop token
+    /// issuance; the error is returned alongside for the caller to log and count.
     pub async fn check(&self, client: &ClientId) -> (RateDecision, Option<StoreError>) {
         let Some(limit) = self.limits.for_client(client) else {
             return (RateDecision::Allowed, None);

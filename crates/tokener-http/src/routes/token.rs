@@ -112,10 +112,10 @@ async fn issue_token(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<TokenResponse, ApiError> {
-    let (client_id, secret) = credentials::basic(req)?;
-    state.check_rate(&client_id).await?;
+    let client = crate::client_auth::authenticate(state, req, credentials::basic(req)).await?;
+    state.check_rate(&client.id).await?;
     let request = parse_body(req, body)?;
-    let issued = state.tokens.issue(&client_id, &secret, request).await?;
+    let issued = state.tokens.issue_for(&client, request).await?;
     Ok(TokenResponse::from(issued))
 }
 

@@ -80,8 +80,7 @@ async fn judge(
     body: &[u8],
 ) -> Result<IntrospectionResponse, ApiError> {
     let form = Form::parse(req, body)?;
-    let (client_id, secret) = credentials::oauth(req, &form)?;
-    state.tokens.authenticate(&client_id, &secret).await?;
+    crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
     let response = match state.tokens.verify(token, &VerifyOptions::default()).await {
         Ok(claims) => IntrospectionResponse {

@@ -48,8 +48,8 @@ async fn revoke_token(
     body: &[u8],
 ) -> Result<RevokeOutcome, ApiError> {
     let form = Form::parse(req, body)?;
-    let (client_id, secret) = credentials::oauth(req, &form)?;
-    let client = state.tokens.authenticate(&client_id, &secret).await?;
+    let client =
+        crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
     match state.tokens.revoke(&client.id, token).await {
         Ok(outcome) => Ok(outcome),

@@ -94,8 +94,9 @@ async fn grant(
             ))
         }
     }
-    let (client_id, secret) = credentials::oauth(req, &form)?;
-    state.check_rate(&client_id).await?;
+    let client =
+        crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
+    state.check_rate(&client.id).await?;
     let request = IssueRequest {
         scopes: form
             .get("scope")
@@ -109,7 +110,7 @@ async fn grant(
     };
     let issued = state
         .tokens
-        .issue(&client_id, &secret, request)
+        .issue_for(&client, request)
         .await
         .map_err(oauth_error)?;
     let claims = &issued.record.claims;

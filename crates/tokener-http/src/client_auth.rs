@@ -1,0 +1,150 @@
+//! Client authentication on the token routes, behind the back-off of failed attempts: the
+//! request's source address, the back-off check before the secret is compared, and the count
+//! (and held-back answer) of a failure.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+use std::net::IpAddr;
+use tokener_core::{Client, ClientId, ClientSecret, IssueError, RateDecision};
+
+/// The client of the request, if `credentials` (as parsed from it) are right. Refused with 429
+/// while its (client id, source) pair or its source has failed too often; a failure is counted
+/// and answered after the back-off delay.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    credentials: Result<(ClientId, ClientSecret), ApiError>,
+) -> Result<Client, ApiError> {
+    let source = source_address(req, &state.trusted_proxies);
+    let (id, secret) = match credentials {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            if error.code() == "invalid_client" {
+                failed(state, None, &source).await;
+            }
+            return Err(error);
+        }
+    };
+    let (decision, error) = state.backoff.check(&id, &source).await;
+    if let Some(error) = error {
+        counter_failed(state, &error);
+    }
+    if let RateDecision::Limited {
+        retry_after_seconds,
+    } = decision
+    {
+        state.metrics.auth_backoff_refusals.inc();
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed client authentications from this address; retry later",
+        )
+        .with_header(header::RETRY_AFTER, retry_after_seconds.max(1).to_string()));
+    }
+    match state.tokens.authenticate(&id, &secret).await {
+        Ok(client) => Ok(client),
+        Err(IssueError::InvalidClient) => {
+            failed(state, Some(&id), &source).await;
+            Err(ApiError::invalid_client())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Counts a failure and holds the answer back as the back-off says.
+async fn failed(state: &AppState, client: Option<&ClientId>, source: &str) {
+    let (delay, error) = state.backoff.failed(client, source).await;
+    if let Some(error) = error {
+        counter_failed(state, &error);
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn counter_failed(state: &AppState, error: &tokener_core::StoreError) {
+    tracing::warn!(%error, "authentication back-off counter unavailable; request allowed");
+    state
+        .metrics
+        .store_errors
+        .with_label_values(&["auth-backoff"])
+        .inc();
+}
+
+/// Where the request comes from: the peer address, or, when the peer is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not one (a client cannot choose its own source
+/// by sending the header: only what trusted proxies appended is believed).
+pub fn source_address(req: &HttpRequest, trusted: &[IpNet]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .unwrap_or(&peer)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {
+        let mut request = TestRequest::default().peer_addr(peer.parse().unwrap());
+        if let Some(value) = forwarded {
+            request = request.insert_header(("x-forwarded-for", value));
+        }
+        request.to_http_request()
+    }
+
+    #[test]
+    fn only_trusted_proxies_name_the_source() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // Straight from the client: the header is the client's own word, ignored.
+        assert_eq!(
+            source_address(&request("203.0.113.9:4000", Some("1.2.3.4")), &trusted),
+            "203.0.113.9"
+        );
+        // Through the load balancer: the last address it appended.
+        assert_eq!(
+            source_address(
+                &request("10.1.2.3:4000", Some("1.2.3.4, 198.51.100.7")),
+                &trusted
+            ),
+            "198.51.100.7"
+        );
+        // Through two trusted hops.
+        assert_eq!(
+            source_address(
+                &request("10.1.2.3:4000", Some("198.51.100.7, 10.9.9.9")),
+                &trusted
+            ),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            source_address(&request("10.1.2.3:4000", None), &trusted),
+            "10.1.2.3"
+        );
+        assert_eq!(
+            source_address(&request("10.1.2.3:4000", Some("1.2.3.4")), &[]),
+            "10.1.2.3"
+        );
+    }
+}
