@@ -122,6 +122,7 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
             shared: false,
         },
         key_announce: std::time::Duration::from_secs(600),
+        metrics_port: None,
     })
 }
 

@@ -40,6 +40,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// A second address serving only `/metrics`, `/healthz` and `/readyz`
+    /// (`TOKENER_METRICS_LISTEN`); when set, `/metrics` leaves the main listener.
+    pub metrics_listen: Option<SocketAddr>,
     /// The base URL clients reach this service at (`TOKENER_PUBLIC_URL`): the issuer of the
     /// RFC 8414 metadata. Unset: taken from the request's `Host` header.
     pub public_url: Option<String>,
@@ -132,6 +135,15 @@ impl Settings {
         let mut problems = Vec::new();
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
+        let metrics_listen = var("TOKENER_METRICS_LISTEN").and_then(|text| {
+            text.parse::<SocketAddr>()
+                .map_err(|_| {
+                    problems.push(
+                        "TOKENER_METRICS_LISTEN must be an address like 127.0.0.1:9090".into(),
+                    )
+                })
+                .ok()
+        });
         let listen = var("TOKENER_LISTEN")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse::<SocketAddr>()
@@ -326,6 +338,7 @@ impl Settings {
         match (listen, ttl) {
             (Some(listen), Some(ttl)) if problems.is_empty() => Ok(Settings {
                 listen,
+                metrics_listen,
                 public_url,
                 mongodb,
                 redis_url,
@@ -388,6 +401,7 @@ fn read_toml(path: &std::path::Path) -> Result<std::collections::HashMap<String,
 /// Every setting the service reads.
 pub const KNOWN: &[&str] = &[
     "TOKENER_LISTEN",
+    "TOKENER_METRICS_LISTEN",
     "TOKENER_PUBLIC_URL",
     "TOKENER_MONGODB_URI",
     "TOKENER_MONGODB_DATABASE",

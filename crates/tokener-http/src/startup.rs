@@ -37,12 +37,35 @@ pub fn app(
         .configure(routes::configure)
 }
 
+/// The metrics listener's app: metrics and health only.
+fn metrics_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(json_errors::middleware())
+        .route("/metrics", web::get().to(routes::health::metrics_listener))
+        .route("/healthz", web::get().to(routes::health::healthz))
+        .route("/readyz", web::get().to(routes::health::readyz))
+}
+
 /// Time a client gets to send its request head before the connection is closed.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    /// The metrics listener (`TOKENER_METRICS_LISTEN`), stopped with the main server.
+    metrics_server: Option<Server>,
     /// The write-behind worker, drained after the server stopped.
     background: Option<Background>,
     shutdown_timeout: Duration,
@@ -72,6 +95,17 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = settings
+            .metrics_listen
+            .map(|address| {
+                TcpListener::bind(address)
+                    .with_context(|| format!("TOKENER_METRICS_LISTEN: cannot listen on {address}"))
+            })
+            .transpose()?;
+        let metrics_port = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?;
         let fallbacks = storage
             .write_behind
             .as_ref()
@@ -113,6 +147,7 @@ impl Application {
             stopping,
             keys: key_source,
             key_announce: settings.key_announce,
+            metrics_port,
         });
         // Verification and the feed read the revocation state: load it before serving.
         state
@@ -123,6 +158,23 @@ impl Application {
         spawn_revocation_sync(Arc::downgrade(&state.clone().into_inner()));
         crate::signing_keys::spawn_reload(Arc::downgrade(&state.clone().into_inner()));
 
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let state = state.clone();
+                let server = HttpServer::new(move || metrics_app(state.clone()))
+                    .workers(1)
+                    .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+                    .shutdown_timeout(1)
+                    .listen(listener)?
+                    .run();
+                tracing::info!(
+                    port = metrics_port,
+                    "metrics listening on their own address"
+                );
+                Some(server)
+            }
+            None => None,
+        };
         let server = HttpServer::new(move || app(state.clone()))
             .client_request_timeout(REQUEST_HEAD_TIMEOUT)
             .shutdown_timeout(settings.shutdown_timeout.as_secs())
@@ -131,7 +183,9 @@ impl Application {
         tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
         Ok(Self {
             port,
+            metrics_port,
             server,
+            metrics_server,
             background,
             shutdown_timeout: settings.shutdown_timeout,
         })
@@ -139,6 +193,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, if one is configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// Stops the server from outside (tests, signal handling).
@@ -149,7 +208,15 @@ impl Application {
     /// Serves until stopped (SIGTERM/SIGINT, or the handle), then drains the write-behind
     /// queue into MongoDB within the shutdown bound.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let served = self.server.await;
+        if let Some((running, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = running.await;
+        }
         if let Some(background) = self.background {
             background.drain(self.shutdown_timeout).await;
         }

@@ -52,6 +52,8 @@ pub struct AppState {
     pub keys: crate::signing_keys::KeySource,
     /// How long a key added through the admin API is `next` before it signs.
     pub key_announce: std::time::Duration,
+    /// The port of the metrics listener, when `/metrics` is served there instead.
+    pub metrics_port: Option<u16>,
 }
 
 impl AppState {

@@ -71,6 +71,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Metrics in the Prometheus text format", body = String,
         content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if state.metrics_port.is_some() {
+        // Served on the metrics listener only, off the public path (the JSON error body is
+        // added by the error middleware, as for any unknown route).
+        return HttpResponse::NotFound().finish();
+    }
+    render_metrics(&state)
+}
+
+/// `/metrics` on the metrics listener (`TOKENER_METRICS_LISTEN`).
+pub async fn metrics_listener(state: web::Data<AppState>) -> HttpResponse {
+    render_metrics(&state)
+}
+
+fn render_metrics(state: &AppState) -> HttpResponse {
     if let Some(fallbacks) = &state.fallbacks {
         state
             .metrics

@@ -13,6 +13,8 @@ pub const CLIENT_SECRET: &str = "billing-secret-of-at-least-32-characters";
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener, when `TOKENER_METRICS_LISTEN` is set.
+    pub metrics_address: Option<String>,
     pub http: reqwest::Client,
     pub handle: actix_web::dev::ServerHandle,
 }
@@ -68,10 +70,14 @@ pub async fn spawn_app_with_vars(vars: HashMap<String, String>) -> TestApp {
 
 fn started(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         http: reqwest::Client::new(),
         handle,
     }

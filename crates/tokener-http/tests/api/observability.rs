@@ -112,3 +112,46 @@ async fn metrics_count_requests_and_token_outcomes() {
     assert!(text.contains("tokener_http_request_duration_seconds_bucket"));
     assert!(!text.contains(&token[..20]), "no token in the metrics");
 }
+
+#[tokio::test]
+async fn a_metrics_listener_takes_metrics_off_the_main_address() {
+    let app = crate::helpers::spawn_app_with(&[("TOKENER_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    assert_eq!(app.token(None).await.status(), 200);
+    let metrics = app.metrics_address.clone().expect("a metrics listener");
+    let scraped = app
+        .http
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(
+        text.contains("tokener_tokens_issued_total{outcome=\"issued\"} 1"),
+        "{text}"
+    );
+    for path in ["/healthz", "/readyz"] {
+        let health = app
+            .http
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200, "{path} on the metrics listener");
+        assert_eq!(
+            app.http.get(app.url(path)).send().await.unwrap().status(),
+            200
+        );
+    }
+    // The main address no longer serves them, nor does the metrics address serve the API.
+    let main = app.http.get(app.url("/metrics")).send().await.unwrap();
+    crate::helpers::assert_error(main, 404, "not_found").await;
+    let api = app
+        .http
+        .post(format!("{metrics}/token"))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(api, 404, "not_found").await;
+    app.stop().await;
+}

@@ -128,6 +128,7 @@ async fn restart_on(store: &SharedStore, port: u16) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        metrics_address: None,
         http: reqwest::Client::new(),
         handle,
     }
