@@ -15,18 +15,19 @@ pub mod testing;
 pub mod token;
 pub mod write_behind;
 
-pub use adapters::{InMemoryHitCounter, InMemoryKeyStore};
+pub use adapters::{InMemoryAuditLog, InMemoryHitCounter, InMemoryKeyStore};
 pub use domain::feed;
 pub use domain::{
-    Audience, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor,
-    Fingerprint, IssuedToken, KeyId, NameError, Revocation, RevocationEntry, Scope, SecretError,
-    SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl, TtlError,
+    Audience, AuditEvent, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock,
+    FeedCursor, Fingerprint, IssuedToken, KeyId, NameError, Revocation, RevocationEntry, Scope,
+    SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
+    TtlError,
 };
+pub use ports::{AuditLog, HitCounter, KeyStore, StoredKey, TokenCache};
 pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,
     RevokeOutcome, StoreError, TokenStore,
 };
-pub use ports::{HitCounter, KeyStore, StoredKey, TokenCache};
 pub use services::{AuthBackoff, BackoffLimits, KeyManager, KeyManagerError, KeyView};
 pub use services::{
     ClientChange, ClientError, ClientService, Grants, RateDecision, RateLimiter, RateLimits,

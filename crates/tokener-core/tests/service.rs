@@ -430,3 +430,8 @@ async fn client_updates_and_secret_rotation() {
 async fn in_memory_hit_counter_meets_the_contract() {
     tokener_core::contract::hit_counter(&tokener_core::InMemoryHitCounter::new()).await;
 }
+
+#[tokio::test]
+async fn in_memory_audit_log_meets_the_contract() {
+    tokener_core::contract::audit_log(&tokener_core::InMemoryAuditLog::new()).await;
+}

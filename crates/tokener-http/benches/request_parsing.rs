@@ -123,6 +123,7 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         },
         key_announce: std::time::Duration::from_secs(600),
         metrics_port: None,
+        audit: Arc::new(tokener_core::InMemoryAuditLog::new()),
     })
 }
 

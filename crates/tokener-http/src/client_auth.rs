@@ -8,6 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 use std::net::IpAddr;
+use tokener_core::services::LimitReached;
 use tokener_core::{Client, ClientId, ClientSecret, IssueError, RateDecision};
 
 /// The client of the request, if `credentials` (as parsed from it) are right. Refused with 429
@@ -23,7 +24,7 @@ pub async fn authenticate(
         Ok(credentials) => credentials,
         Err(error) => {
             if error.code() == "invalid_client" {
-                failed(state, None, &source).await;
+                failed(state, req, None, &source).await;
             }
             return Err(error);
         }
@@ -47,21 +48,43 @@ pub async fn authenticate(
     match state.tokens.authenticate(&id, &secret).await {
         Ok(client) => Ok(client),
         Err(IssueError::InvalidClient) => {
-            failed(state, Some(&id), &source).await;
+            failed(state, req, Some(&id), &source).await;
             Err(ApiError::invalid_client())
         }
         Err(error) => Err(error.into()),
     }
 }
 
-/// Counts a failure and holds the answer back as the back-off says.
-async fn failed(state: &AppState, client: Option<&ClientId>, source: &str) {
-    let (delay, error) = state.backoff.failed(client, source).await;
-    if let Some(error) = error {
-        counter_failed(state, &error);
+/// Counts a failure and holds the answer back as the back-off says. The failure that brings a
+/// pair or a source to its limit is recorded in the audit trail: one event per burst.
+async fn failed(state: &AppState, req: &HttpRequest, client: Option<&ClientId>, source: &str) {
+    let failure = state.backoff.failed(client, source).await;
+    if let Some(error) = &failure.error {
+        counter_failed(state, error);
     }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    if let Some(reached) = failure.limit_reached {
+        let (target, count) = match (reached, client) {
+            (LimitReached::Pair(n), Some(client)) => {
+                (format!("client:{client} source:{source}"), n)
+            }
+            (LimitReached::Pair(n), None) | (LimitReached::Source(n), _) => {
+                (format!("source:{source}"), n)
+            }
+        };
+        tracing::warn!(%target, failures = count, "failed client authentications reached the back-off limit");
+        let event = tokener_core::AuditEvent::new(
+            tokener_core::Clock::now(&tokener_core::SystemClock),
+            "-",
+            "auth.refused",
+            target,
+            "refused until the minute ends",
+        )
+        .request_id(crate::request_log::request_id_of(req))
+        .count(count);
+        state.record(event).await;
+    }
+    if !failure.delay.is_zero() {
+        tokio::time::sleep(failure.delay).await;
     }
 }
 

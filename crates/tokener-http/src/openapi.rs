@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
         revocations::stream::stream, admin::clients::revoke_tokens,
         admin::clients::create, admin::clients::list, admin::clients::get,
         admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,
-        admin::keys::list, admin::keys::create, admin::keys::retire,
+        admin::keys::list, admin::keys::create, admin::keys::retire, admin::audit::list,
         health::healthz, health::readyz, health::metrics),
     components(schemas(ErrorBody, token::TokenRequest, token::TokenResponse, home::ServiceInfo,
         home::RouteInfo, health::HealthStatus)),

@@ -31,6 +31,16 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The request id, kept in the request's extensions for handlers (the audit trail).
+#[derive(Debug, Clone)]
+struct RequestId(String);
+
+/// The id of the request `req` (as returned in `X-Request-Id`).
+pub fn request_id_of(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions().get::<RequestId>().map(|id| id.0.clone())
+}
+
 /// The latency in whole microseconds (truncated), saturating far beyond any real request.
 fn latency_us(elapsed: std::time::Duration) -> u64 {
     u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
@@ -47,6 +57,7 @@ pub async fn middleware(
     // client id in the metrics.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let metrics = req.app_data::<web::Data<AppState>>().cloned();
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status().as_u16();

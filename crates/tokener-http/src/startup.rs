@@ -148,6 +148,7 @@ impl Application {
             keys: key_source,
             key_announce: settings.key_announce,
             metrics_port,
+            audit: storage.audit,
         });
         // Verification and the feed read the revocation state: load it before serving.
         state

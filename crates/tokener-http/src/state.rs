@@ -54,6 +54,42 @@ pub struct AppState {
     pub key_announce: std::time::Duration,
     /// The port of the metrics listener, when `/metrics` is served there instead.
     pub metrics_port: Option<u16>,
+    /// Where admin actions, revocations and refused authentication bursts are recorded.
+    pub audit: Arc<dyn tokener_core::AuditLog>,
+}
+
+impl AppState {
+    /// Records an audit event of the request `req`. A failure to record does not undo the
+    /// action (it is done); it is logged at error level and counted, for the operator.
+    pub async fn audit(
+        &self,
+        req: &actix_web::HttpRequest,
+        actor: &str,
+        action: &str,
+        target: String,
+        outcome: &str,
+    ) {
+        let event = tokener_core::AuditEvent::new(
+            tokener_core::Clock::now(&tokener_core::SystemClock),
+            actor,
+            action,
+            target,
+            outcome,
+        )
+        .request_id(crate::request_log::request_id_of(req));
+        self.record(event).await;
+    }
+
+    /// Records `event` as is.
+    pub async fn record(&self, event: tokener_core::AuditEvent) {
+        if let Err(error) = self.audit.append(&event).await {
+            tracing::error!(%error, action = %event.action, "cannot record an audit event");
+            self.metrics
+                .store_errors
+                .with_label_values(&["audit"])
+                .inc();
+        }
+    }
 }
 
 impl AppState {

@@ -5,10 +5,14 @@ use crate::state::Dependency;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use tokener_core::adapters::{InMemoryClientRegistry, InMemoryKeyStore, InMemoryTokenStore};
+use tokener_core::adapters::{
+    InMemoryAuditLog, InMemoryClientRegistry, InMemoryKeyStore, InMemoryTokenStore,
+};
 use tokener_core::write_behind::{CachedClientRegistry, WriteBehindStore};
 use tokener_core::ReusedClients;
-use tokener_core::{ClientRegistry, Clock, KeyStore, StoreError, SystemClock, TokenStore};
+use tokener_core::{
+    AuditLog, ClientRegistry, Clock, KeyStore, StoreError, SystemClock, TokenStore,
+};
 use tokener_core::{HitCounter, InMemoryHitCounter};
 use tokener_core::{RecordQueue, TokenCache};
 use tokener_mongo::{MongoConfig, MongoStore};
@@ -28,6 +32,8 @@ pub struct Storage {
     pub hits: Arc<dyn HitCounter>,
     /// Where the signing key ring is kept when no key file is configured.
     pub keys: Arc<dyn KeyStore>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
     /// In write-behind mode, what the worker needs.
     pub write_behind: Option<WriteBehindParts>,
     /// `in-memory` or `mongodb`, as shown on `GET /` and in the start-up log.
@@ -64,6 +70,7 @@ impl Storage {
                     dependencies: Vec::new(),
                     hits: Arc::new(InMemoryHitCounter::new()),
                     keys: Arc::new(InMemoryKeyStore::new()),
+                    audit: Arc::new(InMemoryAuditLog::new()),
                     write_behind: None,
                     mode: "in-memory",
                 })
@@ -157,6 +164,7 @@ impl Storage {
             tokens: Arc::new(store.tokens()),
             clients: Arc::new(store.clients()),
             keys: Arc::new(store.keys()),
+            audit: Arc::new(store.audit()),
             dependencies: vec![Arc::new(MongoDependency(store))],
             // Per instance: with several instances each counts its own share.
             hits: Arc::new(InMemoryHitCounter::new()),

@@ -1,5 +1,7 @@
 //! The indexes the queries need, created idempotently at connect.
 //!
+//! On `audit`: `at_1`, so operators can query the trail by time.
+//!
 //! On `tokens` (`_id`, the token id, is unique by nature):
 //! - `client_id_1`: finding a client's tokens (operators, future bulk revocation);
 //! - `revoked_at_1__id_1`: the revocation listing, which sorts and pages on (revoked_at, _id);
@@ -25,6 +27,7 @@ use tokener_core::StoreError;
 const CLIENT_ID_INDEX: &str = "client_id_1";
 const REVOKED_INDEX: &str = "revoked_at_1__id_1";
 const EXPIRES_INDEX: &str = "expires_at_1";
+const AUDIT_AT_INDEX: &str = "at_1";
 
 /// The server's code for "no such collection" (listing indexes of a collection not yet made).
 const NAMESPACE_NOT_FOUND: i32 = 26;
@@ -40,6 +43,17 @@ pub(crate) async fn ensure_indexes(
         doc! { fields::REVOKED_AT: 1, fields::ID: 1 },
         REVOKED_INDEX,
         None,
+    )
+    .await?;
+    // The audit trail, queried by time from outside the service (its own listing pages on
+    // `_id`, which sorts in time order).
+    bounded(
+        shared.operation_timeout,
+        "create index",
+        shared
+            .database
+            .collection::<Document>(crate::audit::AUDIT)
+            .create_index(model(doc! { "at": 1 }, AUDIT_AT_INDEX, None)),
     )
     .await?;
     ensure_expiry_index(shared, retention).await

@@ -32,6 +32,7 @@
 //! told `Revoked` and the last time written is kept (the token is revoked either way); on
 //! MongoDB exactly one wins and the first revocation time stands.
 
+mod audit;
 mod client_revocations;
 mod clients;
 mod config;
@@ -42,6 +43,7 @@ mod keys;
 mod store;
 mod tokens;
 
+pub use audit::MongoAuditLog;
 pub use clients::MongoClientRegistry;
 pub use config::MongoConfig;
 pub use keys::MongoKeyStore;

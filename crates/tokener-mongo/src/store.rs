@@ -1,5 +1,6 @@
 //! The connection to MongoDB, shared by the token store and the client registry.
 
+use crate::audit::MongoAuditLog;
 use crate::clients::MongoClientRegistry;
 use crate::config::MongoConfig;
 use crate::documents::{ClientDocument, TokenDocument, CLIENTS, TOKENS};
@@ -109,6 +110,11 @@ impl MongoStore {
     /// The client registry adapter.
     pub fn clients(&self) -> MongoClientRegistry {
         MongoClientRegistry::new(Arc::clone(&self.shared))
+    }
+
+    /// The audit trail adapter.
+    pub fn audit(&self) -> MongoAuditLog {
+        MongoAuditLog::new(Arc::clone(&self.shared))
     }
 
     /// The signing key store adapter.

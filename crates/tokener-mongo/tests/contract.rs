@@ -30,3 +30,12 @@ async fn key_store_contract() {
     tokener_core::contract::key_store(&db.store.keys()).await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn audit_log_contract() {
+    let Some(db) = TestDb::connect().await else {
+        return;
+    };
+    tokener_core::contract::audit_log(&db.store.audit()).await;
+    db.cleanup().await;
+}

@@ -2,12 +2,14 @@
 //! runs these against its own adapter (the in-memory ones run them in this crate), so adapters
 //! cannot drift apart. Uses the domain and the ports only.
 
+mod audit;
 mod fixtures;
 mod hits;
 mod keys;
 mod queue;
 mod stores;
 
+pub use audit::audit_log;
 pub use fixtures::{sample_client, sample_record, CountingStore};
 pub use hits::hit_counter;
 pub use keys::key_store;

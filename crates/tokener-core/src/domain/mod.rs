@@ -1,5 +1,6 @@
 //! Domain types: parsed identifiers, secrets, clients, token claims and records.
 
+mod audit;
 mod client;
 mod clock;
 pub mod feed;
@@ -8,6 +9,7 @@ mod revocation;
 mod secret;
 mod token;
 
+pub use audit::AuditEvent;
 pub use client::Client;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use names::{Audience, ClientId, NameError, Scope, TokenId, Ttl, TtlError};

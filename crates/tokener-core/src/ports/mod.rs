@@ -2,12 +2,16 @@
 //! Only the domain is used here; adapters implement these traits and map their driver errors to
 //! [`StoreError`] at the seam.
 
+pub mod audit;
 pub mod cache;
 pub mod hits;
 pub mod keys;
 pub mod queue;
 pub mod store;
 
+pub use audit::AuditLog;
+#[cfg(feature = "mocks")]
+pub use audit::MockAuditLog;
 #[cfg(feature = "mocks")]
 pub use cache::MockTokenCache;
 pub use cache::TokenCache;

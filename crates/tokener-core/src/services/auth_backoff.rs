@@ -96,19 +96,22 @@ impl<H: HitCounter> AuthBackoff<H> {
     }
 
     /// After a failed authentication of `client` (or of a request naming no valid client,
-    /// `None`) from `source`: counts it, and says how long to hold the answer back.
-    pub async fn failed(
-        &self,
-        client: Option<&ClientId>,
-        source: &str,
-    ) -> (Duration, Option<StoreError>) {
+    /// `None`) from `source`: counts it, and says how long to hold the answer back and whether
+    /// this failure brought the pair or the source to its limit (the one moment of a burst
+    /// worth recording).
+    pub async fn failed(&self, client: Option<&ClientId>, source: &str) -> Failure {
         let (window, _) = self.window();
-        let mut error = None;
+        let mut failure = Failure::default();
         let mut worst = 0;
         if let Some(client) = client {
             match self.counter.hit(&pair_key(client, source), window).await {
-                Ok(n) => worst = n,
-                Err(e) => error = Some(e),
+                Ok(n) => {
+                    worst = n;
+                    if n == self.limits.per_pair {
+                        failure.limit_reached = Some(LimitReached::Pair(n));
+                    }
+                }
+                Err(e) => failure.error = Some(e),
             }
         }
         match self.counter.hit(&source_key(source), window).await {
@@ -116,11 +119,33 @@ impl<H: HitCounter> AuthBackoff<H> {
             Ok(n) => {
                 let scaled = n.saturating_mul(self.limits.per_pair) / self.limits.per_source.max(1);
                 worst = worst.max(scaled);
+                if n == self.limits.per_source {
+                    failure.limit_reached = Some(LimitReached::Source(n));
+                }
             }
-            Err(e) => error = error.or(Some(e)),
+            Err(e) => failure.error = failure.error.take().or(Some(e)),
         }
-        (delay_after(worst), error)
+        failure.delay = delay_after(worst);
+        failure
     }
+}
+
+/// What a counted failure means for its answer.
+#[derive(Debug, Default)]
+pub struct Failure {
+    /// How long to hold the answer back.
+    pub delay: Duration,
+    /// Set by the failure that brought its pair or source to the limit.
+    pub limit_reached: Option<LimitReached>,
+    /// A counter that could not count (the failure is answered all the same).
+    pub error: Option<StoreError>,
+}
+
+/// Which limit a failure reached, with the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    Pair(u64),
+    Source(u64),
 }
 
 /// How long the answer to the `failures`-th failure of a window waits.
@@ -156,13 +181,21 @@ mod tests {
         let backoff = backoff(BackoffLimits::default());
         let billing: ClientId = "billing".parse().unwrap();
         let mut delays = Vec::new();
+        let mut reached = Vec::new();
         for _ in 0..20 {
             assert_eq!(
                 backoff.check(&billing, "10.0.0.66").await.0,
                 RateDecision::Allowed
             );
-            delays.push(backoff.failed(Some(&billing), "10.0.0.66").await.0);
+            let failure = backoff.failed(Some(&billing), "10.0.0.66").await;
+            delays.push(failure.delay);
+            reached.push(failure.limit_reached);
         }
+        assert_eq!(
+            reached.iter().flatten().collect::<Vec<_>>(),
+            [&LimitReached::Pair(20)]
+        );
+        assert!(reached[19].is_some(), "the 20th failure reaches the limit");
         assert_eq!(delays[..5], [Duration::ZERO; 5]);
         assert_eq!(delays[5], DELAY_STEP);
         assert_eq!(delays[19], MAX_DELAY);

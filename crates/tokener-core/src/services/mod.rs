@@ -9,7 +9,7 @@ pub mod revocations;
 pub mod signing_keys;
 pub mod tokens;
 
-pub use auth_backoff::{AuthBackoff, BackoffLimits};
+pub use auth_backoff::{AuthBackoff, BackoffLimits, Failure, LimitReached};
 pub use client_reuse::ReusedClients;
 pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};

@@ -199,6 +199,18 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         self.keys.load().ring.clone()
     }
 
+    /// The id of `bearer`, if it is a token of ours with a valid signature (expired or not):
+    /// what the audit trail names a revoked token by.
+    pub fn token_id_of(&self, bearer: &str) -> Option<crate::domain::TokenId> {
+        let parsed = self
+            .keys
+            .load()
+            .verifier
+            .parse(bearer, self.clock.now())
+            .ok()?;
+        Some(parsed.claims().token_id.clone())
+    }
+
     /// Signs and verifies with `ring` from now on (a reloaded or changed key store ring).
     pub fn replace_keys(&self, ring: Arc<KeyRing>) {
         let loaded = LoadedKeys::new(ring, self.clock.now(), self.ttl.max.as_duration());

@@ -72,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/admin/clients/{client_id}/revoke-tokens", "POST")
                 .route(web::post().to(admin::clients::revoke_tokens)),
         )
+        .service(resource("/admin/audit", "GET").route(web::get().to(admin::audit::list)))
         .service(
             resource("/admin/keys", "GET, POST")
                 .app_data(web::PayloadConfig::new(ADMIN_BODY_BYTES))

@@ -153,6 +153,7 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
         dependencies: Vec::new(),
         hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
         keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
+        audit: Arc::new(tokener_core::InMemoryAuditLog::new()),
         write_behind: None,
         mode: "in-memory",
     })

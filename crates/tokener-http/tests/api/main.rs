@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod audit;
 mod backoff;
 mod cli;
 mod helpers;

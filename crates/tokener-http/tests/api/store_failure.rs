@@ -26,6 +26,7 @@ async fn store_down_means_503_with_retry_after_and_no_token() {
         dependencies: Vec::new(),
         hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
         keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
+        audit: Arc::new(tokener_core::InMemoryAuditLog::new()),
         write_behind: None,
         mode: "mocked",
     })

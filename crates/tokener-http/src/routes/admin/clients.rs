@@ -128,7 +128,7 @@ pub async fn create(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state).await?;
+    let admin = require_admin(&req, &state).await?;
     let new: NewClient = json_body(&req, &body)?;
     let grants = Grants {
         scopes: parse_all("scopes", new.scopes)?,
@@ -140,6 +140,16 @@ pub async fn create(
         .create(parse_id(&new.client_id)?, grants)
         .await?;
     tracing::info!(client_id = %client.id, "client registered");
+    let target = format!("client:{}", client.id);
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "client.created",
+            target,
+            "ok",
+        )
+        .await;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ClientWithSecret {
@@ -198,7 +208,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state).await?;
+    let admin = require_admin(&req, &state).await?;
     let patch: ClientPatch = json_body(&req, &body)?;
     let change = ClientChange {
         scopes: patch.scopes.map(|v| parse_all("scopes", v)).transpose()?,
@@ -220,6 +230,15 @@ pub async fn update(
         state.tokens.revoke_client(&client.id).await?;
     }
     tracing::info!(client_id = %client.id, disabled = client.disabled, "client updated");
+    let action = if disabling {
+        "client.disabled"
+    } else {
+        "client.updated"
+    };
+    let target = format!("client:{}", client.id);
+    state
+        .audit(&req, admin.client_id.as_str(), action, target, "ok")
+        .await;
     Ok(HttpResponse::Ok().json(ClientView::from(client)))
 }
 
@@ -262,6 +281,16 @@ pub async fn revoke_tokens(
     let client = state.clients.get(&parse_id(&id)?).await?;
     let revocation = state.tokens.revoke_client(&client.id).await?;
     tracing::info!(client_id = %client.id, by = %admin.client_id, "client's tokens revoked");
+    let target = format!("client:{}", client.id);
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "client.tokens_revoked",
+            target,
+            "ok",
+        )
+        .await;
     Ok(HttpResponse::Ok().json(ClientTokensRevoked {
         client_id: client.id.to_string(),
         issued_before: revocation.issued_before.unix(),
@@ -284,7 +313,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state).await?;
+    let admin = require_admin(&req, &state).await?;
     let options: RotateSecret = if body.is_empty() {
         RotateSecret::default()
     } else {
@@ -295,6 +324,21 @@ pub async fn rotate_secret(
         state.tokens.revoke_client(&client.id).await?;
     }
     tracing::info!(client_id = %client.id, revoke_tokens = options.revoke_tokens, "client secret rotated");
+    let target = format!("client:{}", client.id);
+    let outcome = if options.revoke_tokens {
+        "ok, tokens revoked"
+    } else {
+        "ok"
+    };
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "client.secret_rotated",
+            target,
+            outcome,
+        )
+        .await;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ClientWithSecret {

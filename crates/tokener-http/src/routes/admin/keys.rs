@@ -191,6 +191,15 @@ pub async fn create(
     };
     let id = manager.add(activates_at).await?;
     tracing::info!(key_id = %id, activates_at = activates_at.unix(), by = %admin.client_id, "signing key added");
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "key.added",
+            format!("key:{id}"),
+            "ok",
+        )
+        .await;
     signing_keys::reload(&state).await?;
     Ok(HttpResponse::Created().json(view_of(&state, id)?))
 }
@@ -222,6 +231,15 @@ pub async fn retire(
         .map_err(|_| ApiError::invalid_request("the key id is a whole number"))?;
     manager.retire(id).await?;
     tracing::info!(key_id = %id, by = %admin.client_id, "signing key retired");
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "key.retired",
+            format!("key:{id}"),
+            "ok",
+        )
+        .await;
     signing_keys::reload(&state).await?;
     Ok(HttpResponse::Ok().json(view_of(&state, id)?))
 }

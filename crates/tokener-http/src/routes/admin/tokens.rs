@@ -46,6 +46,16 @@ pub async fn revoke(
         }
     };
     tracing::info!(token_id = %id, by = %admin.client_id, outcome, "token revoked by an administrator");
+    let target = format!("token:{id}");
+    state
+        .audit(
+            &req,
+            admin.client_id.as_str(),
+            "token.revoked",
+            target,
+            outcome,
+        )
+        .await;
     Ok(HttpResponse::Ok().json(RevocationResult {
         token_id: id.to_string(),
         outcome,

@@ -52,7 +52,26 @@ async fn revoke_token(
         crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
     match state.tokens.revoke(&client.id, token).await {
-        Ok(outcome) => Ok(outcome),
+        Ok(RevokeOutcome::Unknown) => Ok(RevokeOutcome::Unknown),
+        Ok(outcome) => {
+            let outcome_name = match outcome {
+                RevokeOutcome::Revoked => "revoked",
+                _ => "already_revoked",
+            };
+            if let Some(id) = state.tokens.token_id_of(token) {
+                let target = format!("token:{id}");
+                state
+                    .audit(
+                        req,
+                        client.id.as_str(),
+                        "token.revoked",
+                        target,
+                        outcome_name,
+                    )
+                    .await;
+            }
+            Ok(outcome)
+        }
         Err(RevokeError::NotOwner) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "unauthorized_client",

@@ -193,6 +193,29 @@ async fn a_key_added_on_one_instance_is_announced_then_signs_on_both() {
         2,
         "a withdrawn key stays on record"
     );
+    // The key change made on A is in the audit trail both instances share.
+    let audit: serde_json::Value = admin(
+        &b,
+        Method::GET,
+        "/admin/audit",
+        &admin_token(&b, MAX_TTL).await,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let added = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "key.added")
+        .expect("key.added recorded");
+    assert_eq!(
+        (added["actor"].as_str(), added["target"].as_str()),
+        (Some("billing"), Some("key:2"))
+    );
     a.stop().await;
     b.stop().await;
     store.drop().await;
