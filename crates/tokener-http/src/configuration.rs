@@ -43,6 +43,8 @@ pub struct Settings {
     /// A second address serving only `/metrics`, `/healthz` and `/readyz`
     /// (`TOKENER_METRICS_LISTEN`); when set, `/metrics` leaves the main listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// HTTPS on the main listener (`TOKENER_TLS_CERT_FILE` and `TOKENER_TLS_KEY_FILE`, PEM).
+    pub tls: Option<crate::tls::TlsFiles>,
     /// The base URL clients reach this service at (`TOKENER_PUBLIC_URL`): the issuer of the
     /// RFC 8414 metadata. Unset: taken from the request's `Host` header.
     pub public_url: Option<String>,
@@ -307,6 +309,17 @@ impl Settings {
                 )),
             }
         }
+        let tls = match (var("TOKENER_TLS_CERT_FILE"), var("TOKENER_TLS_KEY_FILE")) {
+            (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => {
+                problems.push("TOKENER_TLS_CERT_FILE and TOKENER_TLS_KEY_FILE go together".into());
+                None
+            }
+        };
         let signing_key_file = var("TOKENER_SIGNING_KEY_FILE").map(PathBuf::from);
         let key_secret = var("TOKENER_KEY_ENCRYPTION_SECRET");
         let key_encryption = key_secret.as_ref().and_then(|secrets| {
@@ -339,6 +352,7 @@ impl Settings {
             (Some(listen), Some(ttl)) if problems.is_empty() => Ok(Settings {
                 listen,
                 metrics_listen,
+                tls,
                 public_url,
                 mongodb,
                 redis_url,
@@ -402,6 +416,8 @@ fn read_toml(path: &std::path::Path) -> Result<std::collections::HashMap<String,
 pub const KNOWN: &[&str] = &[
     "TOKENER_LISTEN",
     "TOKENER_METRICS_LISTEN",
+    "TOKENER_TLS_CERT_FILE",
+    "TOKENER_TLS_KEY_FILE",
     "TOKENER_PUBLIC_URL",
     "TOKENER_MONGODB_URI",
     "TOKENER_MONGODB_DATABASE",

@@ -17,4 +17,5 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod write_behind;

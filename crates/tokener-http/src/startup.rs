@@ -178,9 +178,13 @@ impl Application {
         };
         let server = HttpServer::new(move || app(state.clone()))
             .client_request_timeout(REQUEST_HEAD_TIMEOUT)
-            .shutdown_timeout(settings.shutdown_timeout.as_secs())
-            .listen(listener)?
-            .run();
+            .shutdown_timeout(settings.shutdown_timeout.as_secs());
+        let server = match &settings.tls {
+            Some(files) => server
+                .listen_rustls_0_23(listener, crate::tls::server_config(files)?)?
+                .run(),
+            None => server.listen(listener)?.run(),
+        };
         tracing::info!(address = %settings.listen, port, storage = storage.mode, "tokener is listening");
         Ok(Self {
             port,

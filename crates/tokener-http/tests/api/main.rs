@@ -20,5 +20,6 @@ mod process;
 mod receiving;
 mod shared_keys;
 mod store_failure;
+mod tls;
 mod token;
 mod write_behind;

@@ -77,6 +77,10 @@ impl Service {
         }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn logs(&self) -> String {
         let mut text = String::new();
         std::fs::File::open(&self.log)

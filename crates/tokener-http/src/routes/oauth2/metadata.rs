@@ -45,7 +45,13 @@ fn issuer(state: &AppState, req: &HttpRequest) -> String {
         })
         .map(str::to_string)
         .unwrap_or_else(|| req.app_config().host().to_string());
-    format!("http://{host}")
+    // `secure` is true on the TLS listener (TOKENER_TLS_CERT_FILE).
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
