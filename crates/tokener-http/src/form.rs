@@ -1,7 +1,7 @@
 //! Request bodies: the declared media type, and the `application/x-www-form-urlencoded`
-//! bodies of the OAuth2 endpoints (RFC 6749 §3.2: a
-//! parameter sent more than once is an error, and so is a parameter without a value where one
-//! is needed).
+//! bodies of the OAuth2 endpoints, read as RFC 6749 §3.1 and §3.2 ask: a parameter sent
+//! without a value counts as omitted, an unknown parameter is ignored (also when repeated),
+//! and a known parameter sent more than once is an error.
 
 use crate::error::ApiError;
 use actix_web::http::header;
@@ -23,7 +23,8 @@ pub fn declares_media_type(req: &HttpRequest, media_type: &str) -> bool {
 }
 
 impl Form {
-    pub fn parse(req: &HttpRequest, body: &[u8]) -> Result<Self, ApiError> {
+    /// The parameters of `body` that are among `known`.
+    pub fn parse(req: &HttpRequest, body: &[u8], known: &[&str]) -> Result<Self, ApiError> {
         if !declares_media_type(req, "application/x-www-form-urlencoded") {
             return Err(ApiError::invalid_request(
                 "the request body must be application/x-www-form-urlencoded",
@@ -31,6 +32,9 @@ impl Form {
         }
         let mut params = HashMap::new();
         for (name, value) in form_urlencoded::parse(body) {
+            if value.is_empty() || !known.contains(&name.as_ref()) {
+                continue;
+            }
             if params
                 .insert(name.to_string(), value.into_owned())
                 .is_some()
@@ -43,12 +47,9 @@ impl Form {
         Ok(Self(params))
     }
 
-    /// A parameter, treating an empty value as absent (RFC 6749 §3.1).
+    /// A parameter (empty values were dropped by `parse`: they count as absent).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str)
     }
 
     pub fn require(&self, name: &str) -> Result<&str, ApiError> {

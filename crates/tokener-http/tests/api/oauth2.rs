@@ -427,3 +427,52 @@ async fn attenuated_tokens_are_judged_with_their_own_checks() {
     app.oauth("/oauth2/revoke", &[("token", &token)]).await;
     assert_eq!(app.introspect(&still_valid).await, json!({"active": false}));
 }
+
+/// RFC 6749 §3.1 and §3.2: unknown parameters are ignored (also when repeated), a parameter
+/// without a value counts as omitted, a known parameter sent twice is refused.
+#[tokio::test]
+async fn form_parameters_follow_rfc_6749_section_3() {
+    let app = spawn_app().await;
+    let ok = app
+        .oauth(
+            "/oauth2/token",
+            &[
+                GRANT,
+                ("resource_hint", "a"),
+                ("resource_hint", "b"),
+                ("scope", ""),
+                ("audience", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        ok.status(),
+        200,
+        "unknown repeated and empty parameters are fine"
+    );
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(
+        body["scope"], "orders:read orders:write",
+        "an empty scope is no scope"
+    );
+    let introspected = app
+        .oauth(
+            "/oauth2/introspect",
+            &[
+                ("token", body["access_token"].as_str().unwrap()),
+                ("extra", "1"),
+                ("extra", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(introspected.status(), 200);
+    let twice = app
+        .oauth(
+            "/oauth2/token",
+            &[GRANT, ("scope", "orders:read"), ("scope", "orders:write")],
+        )
+        .await;
+    assert_error(twice, 400, "invalid_request").await;
+    let missing = app.oauth("/oauth2/token", &[("grant_type", "")]).await;
+    assert_error(missing, 400, "invalid_request").await;
+}

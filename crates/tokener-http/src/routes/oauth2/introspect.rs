@@ -79,7 +79,11 @@ async fn judge(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<IntrospectionResponse, ApiError> {
-    let form = Form::parse(req, body)?;
+    let form = Form::parse(
+        req,
+        body,
+        &["token", "token_type_hint", "client_id", "client_secret"],
+    )?;
     crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
     let response = match state.tokens.verify(token, &VerifyOptions::default()).await {

@@ -47,7 +47,11 @@ async fn revoke_token(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<RevokeOutcome, ApiError> {
-    let form = Form::parse(req, body)?;
+    let form = Form::parse(
+        req,
+        body,
+        &["token", "token_type_hint", "client_id", "client_secret"],
+    )?;
     let client =
         crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;

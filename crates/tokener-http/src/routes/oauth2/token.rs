@@ -83,7 +83,17 @@ async fn grant(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<OAuthTokenResponse, ApiError> {
-    let form = Form::parse(req, body)?;
+    let form = Form::parse(
+        req,
+        body,
+        &[
+            "grant_type",
+            "scope",
+            "audience",
+            "client_id",
+            "client_secret",
+        ],
+    )?;
     match form.require("grant_type")? {
         "client_credentials" => {}
         _ => {
