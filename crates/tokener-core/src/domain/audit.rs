@@ -2,12 +2,18 @@
 
 use super::clock::Timestamp;
 use rand::RngCore;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Orders the events one process makes within the same millisecond.
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
 /// One recorded action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    /// `<13-digit Unix milliseconds>-<16 hex digits>`: in time order when compared as text,
-    /// unique, and the cursor a listing resumes after.
+    /// `<13-digit Unix milliseconds>-<8 hex digits: this process's sequence>-<8 random hex
+    /// digits>`: in time order when compared as text (events of one process in the same
+    /// millisecond in the order they were made), unique, and the cursor a listing resumes
+    /// after.
     pub id: String,
     pub at: Timestamp,
     /// The client id that acted (`-` when no client authenticated).
@@ -34,10 +40,15 @@ impl AuditEvent {
         target: impl Into<String>,
         outcome: &str,
     ) -> Self {
-        let mut suffix = [0u8; 8];
+        let mut suffix = [0u8; 4];
         rand::thread_rng().fill_bytes(&mut suffix);
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         Self {
-            id: format!("{:013}-{}", at.unix_millis(), hex::encode(suffix)),
+            id: format!(
+                "{:013}-{sequence:08x}-{}",
+                at.unix_millis(),
+                hex::encode(suffix)
+            ),
             at,
             actor: actor.into(),
             action: action.into(),
@@ -56,5 +67,23 @@ impl AuditEvent {
     pub fn count(mut self, count: u64) -> Self {
         self.count = Some(count);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_of_one_millisecond_sort_in_the_order_they_were_made() {
+        let at = Timestamp::from_unix_millis(1_800_000_000_123);
+        let ids: Vec<String> = (0..50)
+            .map(|_| AuditEvent::new(at, "ops", "key.added", "key:2", "ok").id)
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        let later = AuditEvent::new(at.plus_millis(1), "ops", "key.added", "key:3", "ok");
+        assert!(later.id > ids[49]);
     }
 }

@@ -14,18 +14,29 @@ use utoipa::ToSchema;
 /// The largest request body accepted by `POST /token`.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
+/// A scope, as the schema documents the items of scope lists.
+#[derive(ToSchema)]
+#[schema(pattern = r"^[A-Za-z0-9._:/-]{1,128}$", example = "orders:read")]
+pub struct ScopeText(#[allow(dead_code)] String);
+
+/// An audience, as the schema documents the items of audience lists.
+#[derive(ToSchema)]
+#[schema(pattern = r"^[A-Za-z0-9._:/-]{1,128}$", example = "orders")]
+pub struct AudienceText(#[allow(dead_code)] String);
+
 /// Optional narrowing of what the client is granted. Every field may be left out.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Services the token is meant for; default: every audience the client may have.
-    #[schema(example = json!(["orders"]))]
+    #[schema(value_type = Option<Vec<AudienceText>>, example = json!(["orders"]))]
     pub audience: Option<Vec<String>>,
     /// Scopes to grant; default: every scope the client may have.
-    #[schema(example = json!(["orders:read"]))]
+    #[schema(value_type = Option<Vec<ScopeText>>, example = json!(["orders:read"]))]
     pub scope: Option<Vec<String>>,
-    /// Lifetime in seconds; default 86400 (24 h), at most the configured maximum.
-    #[schema(example = 3600, minimum = 1)]
+    /// Lifetime in seconds; default 86400 (24 h), at most the configured maximum
+    /// (`TOKENER_MAX_TTL_SECONDS`, itself at most one year: 31622400).
+    #[schema(example = 3600, minimum = 1, maximum = 31622400)]
     pub ttl_seconds: Option<u64>,
 }
 
@@ -124,8 +135,10 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
         return Ok(IssueRequest::default());
     }
     require_json(req)?;
-    let raw: TokenRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))?;
+    // `null` asks for nothing in particular, as an empty body does.
+    let raw: TokenRequest = serde_json::from_slice::<Option<TokenRequest>>(body)
+        .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))?
+        .unwrap_or_default();
     Ok(IssueRequest {
         audiences: raw.audience.map(|v| parse_all("audience", v)).transpose()?,
         scopes: raw.scope.map(|v| parse_all("scope", v)).transpose()?,

@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod backoff;
 mod cli;
+mod contract;
 mod helpers;
 mod home;
 mod keys;

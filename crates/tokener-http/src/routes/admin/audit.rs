@@ -25,7 +25,7 @@ pub struct AuditQuery {
 /// One audit event. Never a secret or a token.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
-    #[schema(example = "1796170508437-4f1c0a2e0b9d4a2c")]
+    #[schema(example = "1796170508437-0000002a-4f1c0a2e")]
     pub id: String,
     /// Unix milliseconds.
     pub at: u64,

@@ -3,7 +3,7 @@
 
 use super::auth::require_admin;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::token::{parse_all, require_json};
+use crate::routes::token::{parse_all, require_json, AudienceText, ScopeText};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -58,14 +58,16 @@ pub struct ClientWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
-    #[schema(example = "billing")]
+    #[schema(example = "billing", pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub client_id: String,
     #[serde(default)]
-    #[schema(example = json!(["orders:read"]))]
+    #[schema(value_type = Vec<ScopeText>, example = json!(["orders:read"]))]
     pub scopes: Vec<String>,
     #[serde(default)]
-    #[schema(example = json!(["orders"]))]
+    #[schema(value_type = Vec<AudienceText>, example = json!(["orders"]))]
     pub audiences: Vec<String>,
+    /// The client's own TTL bound, in seconds.
+    #[schema(minimum = 1, maximum = 31622400)]
     pub max_ttl_seconds: Option<u64>,
 }
 
@@ -73,10 +75,12 @@ pub struct NewClient {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
+    #[schema(value_type = Option<Vec<ScopeText>>)]
     pub scopes: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<AudienceText>>)]
     pub audiences: Option<Vec<String>>,
     #[serde(default, with = "::serde_with::rust::double_option")]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 31622400)]
     pub max_ttl_seconds: Option<Option<u64>>,
     pub disabled: Option<bool>,
 }
@@ -121,6 +125,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 409, description = "`client_exists`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
 pub async fn create(
@@ -176,9 +181,12 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 /// Show one client.
 #[utoipa::path(get, path = "/admin/clients/{client_id}", tag = "admin",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(("client_id" = String, Path, description = "The client id", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
     responses(
         (status = 200, description = "The client", body = ClientView),
+        (status = 400, description = "`invalid_request`: not a client id", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
@@ -194,12 +202,16 @@ pub async fn get(
 
 /// Change a client's grants, TTL bound, or disable/enable it.
 #[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = "admin",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(("client_id" = String, Path, description = "The client id", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
     request_body = ClientPatch,
     responses(
         (status = 200, description = "The updated client", body = ClientView),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
 pub async fn update(
@@ -262,7 +274,7 @@ pub struct ClientTokensRevoked {
 /// Revoke every token issued to a client until now: introspection, the admin API and every
 /// verifier following the revocation feed reject them within a second.
 #[utoipa::path(post, path = "/admin/clients/{client_id}/revoke-tokens", tag = "admin",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(("client_id" = String, Path, description = "The client id", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
     responses(
         (status = 200, description = "Revoked", body = ClientTokensRevoked),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
@@ -300,11 +312,16 @@ pub async fn revoke_tokens(
 /// Replace a client's secret; the old one stops working at once. With
 /// `{"revoke_tokens": true}` every token issued to the client until now is revoked too.
 #[utoipa::path(post, path = "/admin/clients/{client_id}/secret", tag = "admin",
-    params(("client_id" = String, Path, description = "The client id")),
+    params(("client_id" = String, Path, description = "The client id", pattern = r"^[A-Za-z0-9._-]{1,64}$")),
     request_body(content = Option<RotateSecret>, description = "Optional"),
     responses(
         (status = 200, description = "The new secret, shown once", body = ClientWithSecret),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
 pub async fn rotate_secret(

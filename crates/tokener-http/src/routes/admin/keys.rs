@@ -13,8 +13,8 @@ use tokener_core::token::KeyStatus;
 use tokener_core::{Clock, KeyId, KeyManager, KeyManagerError, KeyView, SystemClock, Timestamp};
 use utoipa::ToSchema;
 
-/// How far ahead a key may be scheduled.
-const MAX_SCHEDULE_SECONDS: u64 = 366 * 86_400;
+/// The latest activation time accepted: the end of year 9999, as MongoDB dates go.
+const LAST_ACTIVATION: u64 = 253_402_300_799;
 
 /// One signing key, as the admin API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,8 +52,10 @@ pub struct KeyList {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// When the key starts signing, Unix seconds, now or later. Default: after the announce
-    /// period (`TOKENER_KEY_ANNOUNCE_SECONDS`), so every verifier knows the key before it signs.
+    /// When the key starts signing, Unix seconds, now or later (at most the end of year 9999).
+    /// Default: after the announce period (`TOKENER_KEY_ANNOUNCE_SECONDS`), so every verifier
+    /// knows the key before it signs.
+    #[schema(minimum = 0, maximum = 253402300799_u64)]
     pub activates_at: Option<u64>,
 }
 
@@ -162,6 +164,8 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 409, description = "`keys_from_file` or `key_scheduled`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
@@ -181,9 +185,9 @@ pub async fn create(
     };
     let now = SystemClock.now();
     let activates_at = match new.activates_at {
-        Some(at) if at > now.unix() + MAX_SCHEDULE_SECONDS => {
+        Some(at) if at > LAST_ACTIVATION => {
             return Err(ApiError::invalid_request(
-                "activates_at must be within a year from now",
+                "activates_at must be at most 253402300799 (the end of year 9999)",
             ))
         }
         Some(at) => Timestamp::from_unix(at),

@@ -19,11 +19,14 @@ pub struct RevocationResult {
 
 /// Revoke a token by id (and every token derived from it).
 #[utoipa::path(post, path = "/admin/tokens/{token_id}/revoke", tag = "admin",
-    params(("token_id" = String, Path, description = "The token id (128 hex digits)")),
+    params(("token_id" = String, Path, description = "The token id (128 hex digits)", pattern = r"^[0-9a-f]{128}$")),
     responses(
         (status = 200, description = "Revoked", body = RevocationResult),
-        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 400, description = "`invalid_request`: not a token id", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`token_not_found`", body = ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
 pub async fn revoke(

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 #[allow(dead_code)]
 pub struct TokenForm {
     /// The token to introspect or revoke.
+    #[schema(min_length = 1, max_length = 16384)]
     token: String,
     /// Ignored: Tokener issues one kind of token.
     token_type_hint: Option<String>,

@@ -19,9 +19,11 @@ const MAX_LIMIT: usize = 10_000;
 #[into_params(parameter_in = Query)]
 pub struct RevocationsQuery {
     /// Resume after this cursor (the `next` of a previous page, or an entry's `cursor`); omit
-    /// to start from the first.
+    /// (or leave empty) to start from the first.
+    #[param(pattern = r"^([0-9]{1,20}\.(c:[A-Za-z0-9._-]{1,64}|[0-9a-f]{128}))?$")]
     since: Option<String>,
     /// Page size, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<usize>,
 }
 
@@ -70,7 +72,9 @@ pub async fn revocations(
     state: web::Data<AppState>,
     query: web::Query<RevocationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let after = query.since.as_deref().map(parse_cursor).transpose()?;
+    // An empty value counts as omitted.
+    let since = query.since.clone().filter(|s| !s.is_empty());
+    let after = since.as_deref().map(parse_cursor).transpose()?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid_request(format!(
@@ -81,7 +85,7 @@ pub async fn revocations(
     let next = page
         .last()
         .map(|entry| entry.cursor().to_string())
-        .or_else(|| query.since.clone());
+        .or(since);
     Ok(HttpResponse::Ok().json(RevocationPage {
         revocations: page.iter().map(WireEntry::from).collect(),
         next,

@@ -30,7 +30,9 @@ const BATCH: usize = 500;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// Resume after this cursor; the `Last-Event-ID` header wins when both are sent.
+    /// Resume after this cursor; the `Last-Event-ID` header wins when both are sent. An empty
+    /// value counts as omitted.
+    #[param(pattern = r"^([0-9]{1,20}\.(c:[A-Za-z0-9._-]{1,64}|[0-9a-f]{128}))?$")]
     since: Option<String>,
 }
 
@@ -43,7 +45,8 @@ pub struct StreamQuery {
     tag = "keys",
     params(
         StreamQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor",
+            pattern = r"^([0-9]{1,20}\.(c:[A-Za-z0-9._-]{1,64}|[0-9a-f]{128}))?$"),
     ),
     responses(
         (status = 200, description = "An endless `text/event-stream`: `id: <cursor>`, \
@@ -57,13 +60,13 @@ pub async fn stream(
     req: HttpRequest,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let resume = req
-        .headers()
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .or_else(|| query.into_inner().since);
+    let header = match req.headers().get("last-event-id").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value.to_string()).filter(|v| !v.is_empty()),
+        // Not visible ASCII: it cannot be a cursor of this feed.
+        Some(Err(_)) => return Err(ApiError::invalid_request("Last-Event-ID is not a cursor")),
+    };
+    let resume = header.or_else(|| query.into_inner().since.filter(|s| !s.is_empty()));
     let cursor = resume.as_deref().map(parse_cursor).transpose()?;
     let feed = Feed {
         changes: state.tokens.revocation_state().subscribe(),
