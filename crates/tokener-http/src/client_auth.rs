@@ -3,7 +3,7 @@
 //! (and held-back answer) of a failure.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{audit_event, AppState};
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
@@ -72,16 +72,14 @@ async fn failed(state: &AppState, req: &HttpRequest, client: Option<&ClientId>, 
             }
         };
         tracing::warn!(%target, failures = count, "failed client authentications reached the back-off limit");
-        let event = tokener_core::AuditEvent::new(
-            tokener_core::Clock::now(&tokener_core::SystemClock),
+        let event = audit_event(
+            req,
             "-",
             "auth.refused",
             target,
             "refused until the minute ends",
-        )
-        .request_id(crate::request_log::request_id_of(req))
-        .count(count);
-        state.record(event).await;
+        );
+        state.record(event.count(count)).await;
     }
     if !failure.delay.is_zero() {
         tokio::time::sleep(failure.delay).await;

@@ -58,9 +58,26 @@ pub struct AppState {
     pub audit: Arc<dyn tokener_core::AuditLog>,
 }
 
+/// An audit event of the request `req`, now, with its request id.
+pub fn audit_event(
+    req: &actix_web::HttpRequest,
+    actor: &str,
+    action: &str,
+    target: String,
+    outcome: &str,
+) -> tokener_core::AuditEvent {
+    tokener_core::AuditEvent::new(
+        tokener_core::Clock::now(&tokener_core::SystemClock),
+        actor,
+        action,
+        target,
+        outcome,
+    )
+    .request_id(crate::request_log::request_id_of(req))
+}
+
 impl AppState {
-    /// Records an audit event of the request `req`. A failure to record does not undo the
-    /// action (it is done); it is logged at error level and counted, for the operator.
+    /// Records an audit event of the request `req` (see [`Self::record`]).
     pub async fn audit(
         &self,
         req: &actix_web::HttpRequest,
@@ -69,18 +86,12 @@ impl AppState {
         target: String,
         outcome: &str,
     ) {
-        let event = tokener_core::AuditEvent::new(
-            tokener_core::Clock::now(&tokener_core::SystemClock),
-            actor,
-            action,
-            target,
-            outcome,
-        )
-        .request_id(crate::request_log::request_id_of(req));
-        self.record(event).await;
+        self.record(audit_event(req, actor, action, target, outcome))
+            .await;
     }
 
-    /// Records `event` as is.
+    /// Records `event`. A failure to record does not undo the action (it is done); it is
+    /// logged at error level and counted, for the operator.
     pub async fn record(&self, event: tokener_core::AuditEvent) {
         if let Err(error) = self.audit.append(&event).await {
             tracing::error!(%error, action = %event.action, "cannot record an audit event");

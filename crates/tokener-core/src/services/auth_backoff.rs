@@ -77,8 +77,13 @@ impl<H: HitCounter> AuthBackoff<H> {
         source: &str,
     ) -> (RateDecision, Option<StoreError>) {
         let (window, retry_after_seconds) = self.window();
-        let pair = self.counter.count(&pair_key(client, source), window).await;
-        let from = self.counter.count(&source_key(source), window).await;
+        // Two reads on every authentication: made at once, so they cost one round trip.
+        let (pair_key, source_key) = (pair_key(client, source), source_key(source));
+        let (pair, from) = futures_util::future::join(
+            self.counter.count(&pair_key, window),
+            self.counter.count(&source_key, window),
+        )
+        .await;
         match (pair, from) {
             (Ok(pair), Ok(from))
                 if pair >= self.limits.per_pair || from >= self.limits.per_source =>

@@ -2,8 +2,9 @@
 //! their secrets. Every route requires an admin token (see [`super::auth`]).
 
 use super::auth::require_admin;
+use super::{json_body, optional_json_body};
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::token::{parse_all, require_json, AudienceText, ScopeText};
+use crate::routes::token::{parse_all, AudienceText, ScopeText};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -105,15 +106,6 @@ impl From<ClientError> for ApiError {
             ClientError::Store(e) => e.into(),
         }
     }
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<T, ApiError> {
-    require_json(req)?;
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))
 }
 
 /// Register a client; its secret is generated and returned once.
@@ -331,11 +323,7 @@ pub async fn rotate_secret(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
-    let options: RotateSecret = if body.is_empty() {
-        RotateSecret::default()
-    } else {
-        json_body(&req, &body)?
-    };
+    let options: RotateSecret = optional_json_body(&req, &body)?;
     let (client, secret) = state.clients.rotate_secret(&parse_id(&id)?).await?;
     if options.revoke_tokens {
         state.tokens.revoke_client(&client.id).await?;

@@ -3,7 +3,6 @@
 
 use super::auth::require_admin;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::token::require_json;
 use crate::signing_keys::{self, KeySource};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -176,13 +175,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
     let manager = manager(&state)?;
-    let new: NewKey = if body.is_empty() {
-        NewKey::default()
-    } else {
-        require_json(&req)?;
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))?
-    };
+    let new: NewKey = super::optional_json_body(&req, &body)?;
     let now = SystemClock.now();
     let activates_at = match new.activates_at {
         Some(at) if at > LAST_ACTIVATION => {

@@ -79,11 +79,7 @@ async fn judge(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<IntrospectionResponse, ApiError> {
-    let form = Form::parse(
-        req,
-        body,
-        &["token", "token_type_hint", "client_id", "client_secret"],
-    )?;
+    let form = Form::parse(req, body, super::TOKEN_FORM_PARAMETERS)?;
     crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
     let response = match state.tokens.verify(token, &VerifyOptions::default()).await {

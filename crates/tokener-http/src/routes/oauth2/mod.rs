@@ -7,6 +7,10 @@ pub mod token;
 
 use utoipa::ToSchema;
 
+/// The parameters of [`TokenForm`]: the ones the handlers read (others are ignored).
+pub const TOKEN_FORM_PARAMETERS: &[&str] =
+    &["token", "token_type_hint", "client_id", "client_secret"];
+
 /// The form of an introspection or revocation request (as documented in the OpenAPI document;
 /// the handlers read the form with [`crate::form::Form`]).
 #[derive(Debug, ToSchema)]

@@ -47,11 +47,7 @@ async fn revoke_token(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<RevokeOutcome, ApiError> {
-    let form = Form::parse(
-        req,
-        body,
-        &["token", "token_type_hint", "client_id", "client_secret"],
-    )?;
+    let form = Form::parse(req, body, super::TOKEN_FORM_PARAMETERS)?;
     let client =
         crate::client_auth::authenticate(state, req, credentials::oauth(req, &form)).await?;
     let token = form.require("token")?;
