@@ -15,7 +15,7 @@ pub mod testing;
 pub mod token;
 pub mod write_behind;
 
-pub use adapters::{InMemoryAuditLog, InMemoryHitCounter, InMemoryKeyStore};
+pub use adapters::{InMemoryAuditLog, InMemoryHitCounter, InMemoryKeyStore, InMemoryReplayCache};
 pub use domain::feed;
 pub use domain::{
     Audience, AuditEvent, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock,
@@ -23,11 +23,13 @@ pub use domain::{
     SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
     TtlError,
 };
-pub use ports::{AuditLog, HitCounter, KeyStore, StoredKey, TokenCache};
+pub use domain::{AssertionAlgorithm, ClientKeys, ClientKeysError};
+pub use ports::{AuditLog, HitCounter, KeyStore, ReplayCache, StoredKey, TokenCache};
 pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,
     RevokeOutcome, StoreError, TokenStore,
 };
+pub use services::{AssertionError, AssertionVerifier, ClientAssertion, JWT_BEARER_ASSERTION};
 pub use services::{AuthBackoff, BackoffLimits, KeyManager, KeyManagerError, KeyView};
 pub use services::{
     ClientChange, ClientError, ClientService, Grants, RateDecision, RateLimiter, RateLimits,

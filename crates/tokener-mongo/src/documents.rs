@@ -9,6 +9,7 @@ use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tokener_core::{
+    ClientKeys,
     Audience, Client, ClientId, Fingerprint, KeyId, Revocation, Scope, SecretHash, StoreError,
     Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
 };
@@ -75,6 +76,9 @@ pub(crate) struct ClientDocument {
     pub(crate) id: String,
     /// SHA-256 of the client secret, 64 lowercase hex digits.
     pub(crate) secret_hash: String,
+    /// The public JWK set of a `private_key_jwt` client (validated again when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) jwks: Option<ClientKeys>,
     #[serde(default)]
     pub(crate) allowed_scopes: Vec<String>,
     #[serde(default)]
@@ -179,6 +183,7 @@ impl ClientDocument {
         Self {
             id: client.id.to_string(),
             secret_hash: client.secret_hash.to_hex(),
+            jwks: client.jwks.clone(),
             allowed_scopes: client
                 .allowed_scopes
                 .iter()
@@ -229,6 +234,7 @@ impl ClientDocument {
             updated_at: from_date(self.updated_at, "updated_at", &id)?,
             id: client_id,
             secret_hash,
+            jwks: self.jwks,
         })
     }
 }

@@ -7,6 +7,7 @@ mod fixtures;
 mod hits;
 mod keys;
 mod queue;
+mod replay;
 mod stores;
 
 pub use audit::audit_log;
@@ -14,4 +15,5 @@ pub use fixtures::{sample_client, sample_record, CountingStore};
 pub use hits::hit_counter;
 pub use keys::key_store;
 pub use queue::{record_queue, token_cache};
+pub use replay::replay_cache;
 pub use stores::{client_registry, token_store};

@@ -2,6 +2,7 @@
 
 mod audit;
 mod client;
+pub mod client_keys;
 mod clock;
 pub mod feed;
 mod names;
@@ -11,6 +12,7 @@ mod token;
 
 pub use audit::AuditEvent;
 pub use client::Client;
+pub use client_keys::{AssertionAlgorithm, ClientKey, ClientKeys, ClientKeysError};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use names::{Audience, ClientId, NameError, Scope, TokenId, Ttl, TtlError};
 pub use revocation::{BadCursor, ClientRevocation, FeedCursor, RevocationEntry};

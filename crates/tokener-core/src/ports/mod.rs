@@ -7,6 +7,7 @@ pub mod cache;
 pub mod hits;
 pub mod keys;
 pub mod queue;
+pub mod replay;
 pub mod store;
 
 pub use audit::AuditLog;
@@ -23,6 +24,9 @@ pub use keys::MockKeyStore;
 pub use keys::{KeyStore, StoredKey};
 #[cfg(feature = "mocks")]
 pub use queue::MockRecordQueue;
+#[cfg(feature = "mocks")]
+pub use replay::MockReplayCache;
+pub use replay::ReplayCache;
 pub use queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
 pub use store::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
 #[cfg(feature = "mocks")]

@@ -2,6 +2,7 @@
 //! and the ports, never an adapter.
 
 pub mod auth_backoff;
+pub mod client_assertion;
 pub mod client_reuse;
 pub mod clients;
 pub mod rate_limit;
@@ -10,6 +11,7 @@ pub mod signing_keys;
 pub mod tokens;
 
 pub use auth_backoff::{AuthBackoff, BackoffLimits, Failure, LimitReached};
+pub use client_assertion::{AssertionError, AssertionVerifier, ClientAssertion, JWT_BEARER_ASSERTION};
 pub use client_reuse::ReusedClients;
 pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};
