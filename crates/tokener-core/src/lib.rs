@@ -17,13 +17,13 @@ pub mod write_behind;
 
 pub use adapters::{InMemoryAuditLog, InMemoryHitCounter, InMemoryKeyStore, InMemoryReplayCache};
 pub use domain::feed;
+pub use domain::{AssertionAlgorithm, ClientKeys, ClientKeysError};
 pub use domain::{
     Audience, AuditEvent, BadCursor, Client, ClientId, ClientRevocation, ClientSecret, Clock,
     FeedCursor, Fingerprint, IssuedToken, KeyId, NameError, Revocation, RevocationEntry, Scope,
     SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
     TtlError,
 };
-pub use domain::{AssertionAlgorithm, ClientKeys, ClientKeysError};
 pub use ports::{AuditLog, HitCounter, KeyStore, ReplayCache, StoredKey, TokenCache};
 pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,

@@ -162,9 +162,13 @@ async fn assertions_outside_the_rules_are_refused_with_a_reason() {
         );
     }
     // Within the leeway: 330 s ahead and 29 s past are still accepted.
-    check(&verifier, Some(client.clone()), &with("exp", json!(NOW + 330)))
-        .await
-        .unwrap();
+    check(
+        &verifier,
+        Some(client.clone()),
+        &with("exp", json!(NOW + 330)),
+    )
+    .await
+    .unwrap();
     let mut late = base.clone();
     late["exp"] = json!(NOW - 29);
     late["jti"] = json!("late");
@@ -180,10 +184,8 @@ async fn an_unavailable_replay_cache_refuses_the_assertion() {
     replay
         .expect_first_use()
         .returning(|_, _| Err(StoreError::unavailable("redis down")));
-    let verifier = AssertionVerifier::new(
-        replay,
-        Arc::new(ManualClock::at(Timestamp::from_unix(NOW))),
-    );
+    let verifier =
+        AssertionVerifier::new(replay, Arc::new(ManualClock::at(Timestamp::from_unix(NOW))));
     let parsed = ClientAssertion::parse(&signer.assertion("billing", AUDIENCE, NOW, 60)).unwrap();
     let result = verifier
         .authenticate(Some(client_with(&signer)), &parsed, &audiences())
@@ -200,10 +202,8 @@ async fn the_jti_is_kept_for_the_assertion_lifetime_plus_the_leeway() {
         .withf(|key, keep| key.starts_with("billing:") && keep.as_secs() == 120 + 30)
         .times(1)
         .returning(|_, _| Ok(true));
-    let verifier = AssertionVerifier::new(
-        replay,
-        Arc::new(ManualClock::at(Timestamp::from_unix(NOW))),
-    );
+    let verifier =
+        AssertionVerifier::new(replay, Arc::new(ManualClock::at(Timestamp::from_unix(NOW))));
     let parsed = ClientAssertion::parse(&signer.assertion("billing", AUDIENCE, NOW, 120)).unwrap();
     verifier
         .authenticate(Some(client_with(&signer)), &parsed, &audiences())

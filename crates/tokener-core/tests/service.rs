@@ -427,6 +427,53 @@ async fn client_updates_and_secret_rotation() {
 }
 
 #[tokio::test]
+async fn a_client_given_keys_stops_accepting_its_secret_until_a_secret_is_rotated_in() {
+    let f = fixture(TtlPolicy::default());
+    let (_, secret) = f.clients.create(id("billing"), grants()).await.unwrap();
+    let signer = tokener_core::services::client_assertion::signer::AssertionSigner::generate(
+        tokener_core::AssertionAlgorithm::EdDsa,
+        "k1",
+    );
+    let keys: tokener_core::ClientKeys = serde_json::from_value(signer.jwks()).unwrap();
+    assert!(f.tokens.authenticate(&id("billing"), &secret).await.is_ok());
+    let updated = f
+        .clients
+        .update(
+            &id("billing"),
+            tokener_core::ClientChange {
+                jwks: Some(keys.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.auth_method(), "private_key_jwt");
+    assert!(matches!(
+        f.tokens.authenticate(&id("billing"), &secret).await,
+        Err(IssueError::InvalidClient)
+    ));
+    let (rotated, new) = f.clients.rotate_secret(&id("billing")).await.unwrap();
+    assert_eq!(rotated.jwks, None, "a secret replaces the keys");
+    f.tokens.authenticate(&id("billing"), &new).await.unwrap();
+    // Registered with keys from the start: no secret is handed out, none works.
+    let keyed = f
+        .clients
+        .create_with_keys(id("keyed"), grants(), keys)
+        .await
+        .unwrap();
+    assert_eq!(keyed.auth_method(), "private_key_jwt");
+    assert!(f
+        .clients
+        .create_with_keys(
+            id("keyed"),
+            grants(),
+            serde_json::from_value(signer.jwks()).unwrap()
+        )
+        .await
+        .is_err());
+}
+
+#[tokio::test]
 async fn in_memory_hit_counter_meets_the_contract() {
     tokener_core::contract::hit_counter(&tokener_core::InMemoryHitCounter::new()).await;
 }

@@ -9,9 +9,8 @@ use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tokener_core::{
-    ClientKeys,
-    Audience, Client, ClientId, Fingerprint, KeyId, Revocation, Scope, SecretHash, StoreError,
-    Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
+    Audience, Client, ClientId, ClientKeys, Fingerprint, KeyId, Revocation, Scope, SecretHash,
+    StoreError, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
 };
 
 /// Collection of [`TokenDocument`]s.

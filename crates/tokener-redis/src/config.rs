@@ -16,6 +16,8 @@ use std::time::Duration;
 /// | `{prefix}:cache:revoked:{token id}` | string | a revocation marker (`1`), expiring with the token |
 /// | `{prefix}:cache:revocations-complete` | string | the authority marker: set once every revocation was loaded; no expiry |
 /// | `{prefix}:cache:client:{client id}` | string | JSON of a client, for `client_ttl` |
+/// | `{prefix}:cache:rate:{key}:{window}` | string | a rate-limit or back-off counter, for two windows |
+/// | `{prefix}:cache:jti:{client id}:{SHA-256 of the jti}` | string | a used `private_key_jwt` assertion id (`1`), until the assertion could no longer be accepted |
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`. Never logged as is: `Debug` masks the

@@ -39,6 +39,7 @@ mod connection;
 mod errors;
 mod queue;
 mod rate;
+mod replay;
 mod reply;
 mod store;
 
@@ -46,6 +47,7 @@ pub use cache::RedisTokenCache;
 pub use config::RedisConfig;
 pub use queue::RedisQueue;
 pub use rate::RedisHitCounter;
+pub use replay::RedisReplayCache;
 pub use store::{Durability, RedisStore};
 
 #[cfg(feature = "test-support")]

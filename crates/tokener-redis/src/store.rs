@@ -271,6 +271,11 @@ impl RedisStore {
         crate::RedisHitCounter::new(self.shared.clone())
     }
 
+    /// The `private_key_jwt` replay cache shared by every instance using this Redis.
+    pub fn replay_cache(&self) -> crate::RedisReplayCache {
+        crate::RedisReplayCache::new(self.shared.clone())
+    }
+
     pub fn config(&self) -> &RedisConfig {
         &self.shared.config
     }

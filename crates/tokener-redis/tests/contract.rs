@@ -240,3 +240,12 @@ async fn rate_counters_count_per_key_and_window() {
     tokener_core::contract::hit_counter(&redis.store.hit_counter()).await;
     redis.cleanup().await;
 }
+
+#[tokio::test]
+async fn assertion_ids_are_accepted_once_across_the_shared_redis() {
+    let Some(redis) = TestRedis::connect().await else {
+        return;
+    };
+    tokener_core::contract::replay_cache(&redis.store.replay_cache()).await;
+    redis.cleanup().await;
+}

@@ -12,7 +12,10 @@ pub async fn replay_cache<R: ReplayCache>(cache: &R) {
     let keep = Duration::from_secs(60);
     assert!(cache.first_use(&key, keep).await.unwrap(), "first use");
     assert!(!cache.first_use(&key, keep).await.unwrap(), "a replay");
-    assert!(!cache.first_use(&key, keep).await.unwrap(), "still a replay");
+    assert!(
+        !cache.first_use(&key, keep).await.unwrap(),
+        "still a replay"
+    );
     assert!(
         cache.first_use(&format!("{prefix}:b"), keep).await.unwrap(),
         "keys are apart"

@@ -196,6 +196,17 @@ pub async fn client_registry<C: ClientRegistry>(registry: &C) {
         .insert(Scope::parse("orders:write").expect("valid"));
     changed.max_ttl = None;
     changed.updated_at = Timestamp::from_unix(T0 + 60);
+    // Public keys of private_key_jwt are kept as registered.
+    changed.jwks = Some(
+        serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "kid": "2026-12",
+             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty": "EC", "crv": "P-256",
+             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+             "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+        ]}))
+        .expect("valid keys"),
+    );
     registry.upsert(&changed).await.expect("replace");
     assert_eq!(
         registry.get(&id).await.expect("get").as_ref(),

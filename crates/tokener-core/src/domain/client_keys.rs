@@ -216,7 +216,11 @@ fn parse_key(jwk: Jwk) -> Result<ClientKey, &'static str> {
         kid: jwk.kid,
         public,
     };
-    if jwk.alg.as_deref().is_some_and(|a| a != key.algorithm().name()) {
+    if jwk
+        .alg
+        .as_deref()
+        .is_some_and(|a| a != key.algorithm().name())
+    {
         return Err("alg does not match the key (ES256 for P-256, EdDSA for Ed25519)");
     }
     Ok(key)
@@ -259,11 +263,13 @@ mod tests {
         assert_eq!(back["keys"][1]["use"], "sig");
         assert_eq!(parse(back).unwrap(), keys);
         assert_eq!(
-            keys.candidates(AssertionAlgorithm::Es256, Some("a")).count(),
+            keys.candidates(AssertionAlgorithm::Es256, Some("a"))
+                .count(),
             1
         );
         assert_eq!(
-            keys.candidates(AssertionAlgorithm::Es256, Some("b")).count(),
+            keys.candidates(AssertionAlgorithm::Es256, Some("b"))
+                .count(),
             0
         );
         assert_eq!(keys.candidates(AssertionAlgorithm::EdDsa, None).count(), 1);

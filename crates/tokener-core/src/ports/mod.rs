@@ -24,10 +24,10 @@ pub use keys::MockKeyStore;
 pub use keys::{KeyStore, StoredKey};
 #[cfg(feature = "mocks")]
 pub use queue::MockRecordQueue;
+pub use queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
 #[cfg(feature = "mocks")]
 pub use replay::MockReplayCache;
 pub use replay::ReplayCache;
-pub use queue::{EntryId, QueueStats, QueuedRecord, RecordQueue};
 pub use store::{ClientRegistry, RevocationCursor, RevokeOutcome, StoreError, TokenStore};
 #[cfg(feature = "mocks")]
 pub use store::{MockClientRegistry, MockTokenStore};

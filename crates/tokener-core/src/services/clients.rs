@@ -1,6 +1,6 @@
 //! `ClientService`: registering clients and managing their secrets.
 
-use crate::domain::{Audience, Client, ClientId, ClientSecret, Clock, Scope, Ttl};
+use crate::domain::{Audience, Client, ClientId, ClientKeys, ClientSecret, Clock, Scope, Ttl};
 use crate::ports::{ClientRegistry, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +31,9 @@ pub struct ClientChange {
     /// `Some(None)` removes the client's own TTL bound.
     pub max_ttl: Option<Option<Ttl>>,
     pub disabled: Option<bool>,
+    /// New public keys: the client authenticates with `private_key_jwt` from now on (a secret
+    /// it had stops working).
+    pub jwks: Option<ClientKeys>,
 }
 
 pub struct ClientService<C> {
@@ -56,6 +59,23 @@ impl<C: ClientRegistry> ClientService<C> {
         let client = self.build(id, &secret, grants);
         self.clients.upsert(&client).await?;
         Ok((client, secret))
+    }
+
+    /// Registers a new client that authenticates with `private_key_jwt` and these public keys.
+    /// It has no usable secret: its hash is of one generated and dropped here.
+    pub async fn create_with_keys(
+        &self,
+        id: ClientId,
+        grants: Grants,
+        keys: ClientKeys,
+    ) -> Result<Client, ClientError> {
+        if self.clients.get(&id).await?.is_some() {
+            return Err(ClientError::AlreadyExists(id));
+        }
+        let mut client = self.build(id, &ClientSecret::generate(), grants);
+        client.jwks = Some(keys);
+        self.clients.upsert(&client).await?;
+        Ok(client)
     }
 
     /// Makes the client exist with exactly this secret and these grants (the configured
@@ -111,13 +131,17 @@ impl<C: ClientRegistry> ClientService<C> {
         if let Some(disabled) = change.disabled {
             client.disabled = disabled;
         }
+        if let Some(keys) = change.jwks {
+            client.jwks = Some(keys);
+        }
         client.updated_at = self.clock.now();
         self.clients.upsert(&client).await?;
         Ok(client)
     }
 
     /// Replaces the client's secret with a fresh one, returned here and nowhere else. The old
-    /// secret stops working at once.
+    /// secret stops working at once; a client that used keys (`private_key_jwt`) drops them
+    /// and authenticates with the secret from now on.
     pub async fn rotate_secret(
         &self,
         id: &ClientId,
@@ -125,6 +149,7 @@ impl<C: ClientRegistry> ClientService<C> {
         let mut client = self.get(id).await?;
         let secret = ClientSecret::generate();
         client.secret_hash = secret.hash();
+        client.jwks = None;
         client.updated_at = self.clock.now();
         self.clients.upsert(&client).await?;
         Ok((client, secret))
@@ -149,4 +174,5 @@ fn same_settings(a: &Client, b: &Client) -> bool {
         && a.allowed_audiences == b.allowed_audiences
         && a.max_ttl == b.max_ttl
         && a.disabled == b.disabled
+        && a.jwks == b.jwks
 }

@@ -11,7 +11,9 @@ pub mod signing_keys;
 pub mod tokens;
 
 pub use auth_backoff::{AuthBackoff, BackoffLimits, Failure, LimitReached};
-pub use client_assertion::{AssertionError, AssertionVerifier, ClientAssertion, JWT_BEARER_ASSERTION};
+pub use client_assertion::{
+    AssertionError, AssertionVerifier, ClientAssertion, JWT_BEARER_ASSERTION,
+};
 pub use client_reuse::ReusedClients;
 pub use clients::{ClientChange, ClientError, ClientService, Grants};
 pub use rate_limit::{RateDecision, RateLimiter, RateLimits, WINDOW_SECONDS};

@@ -221,14 +221,21 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         self.ttl
     }
 
-    /// The client with these credentials, if they are right and the client is enabled.
+    /// The client with these credentials, if they are right and the client is enabled. A
+    /// client with public keys authenticates with an assertion only.
     pub async fn authenticate(
         &self,
         id: &ClientId,
         secret: &ClientSecret,
     ) -> Result<Client, IssueError> {
         match self.clients.get(id).await? {
-            Some(client) if client.secret_hash.matches(secret) && !client.disabled => Ok(client),
+            Some(client)
+                if client.secret_hash.matches(secret)
+                    && !client.disabled
+                    && !client.uses_keys() =>
+            {
+                Ok(client)
+            }
             Some(_) => Err(IssueError::InvalidClient),
             None => {
                 let _ = self.decoy.matches(secret);

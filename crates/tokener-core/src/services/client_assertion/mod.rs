@@ -96,18 +96,25 @@ impl ClientAssertion {
         let algorithm = match header.alg {
             Algorithm::ES256 => AssertionAlgorithm::Es256,
             Algorithm::EdDSA => AssertionAlgorithm::EdDsa,
-            _ => return Err(AssertionError::Invalid("must be signed with ES256 or EdDSA")),
+            _ => {
+                return Err(AssertionError::Invalid(
+                    "must be signed with ES256 or EdDSA",
+                ))
+            }
         };
         let mut unverified = Validation::new(header.alg);
         unverified.insecure_disable_signature_validation();
         unverified.required_spec_claims.clear();
         unverified.validate_exp = false;
         unverified.validate_aud = false;
-        let claims: Claims = jsonwebtoken::decode(text, &DecodingKey::from_secret(&[]), &unverified)
-            .map_err(|_| AssertionError::Invalid("must carry iss, sub, aud, exp and jti"))?
-            .claims;
+        let claims: Claims =
+            jsonwebtoken::decode(text, &DecodingKey::from_secret(&[]), &unverified)
+                .map_err(|_| AssertionError::Invalid("must carry iss, sub, aud, exp and jti"))?
+                .claims;
         if claims.iss != claims.sub {
-            return Err(AssertionError::Invalid("iss and sub must both be the client id"));
+            return Err(AssertionError::Invalid(
+                "iss and sub must both be the client id",
+            ));
         }
         let client = ClientId::parse(claims.sub.clone())
             .map_err(|_| AssertionError::Invalid("sub is not a client id"))?;
@@ -228,8 +235,12 @@ fn verify_signature(keys: &ClientKeys, assertion: &ClientAssertion) -> bool {
                 PublicKey::Ed25519 { x } => DecodingKey::from_ed_components(x),
             };
             decoding.is_ok_and(|decoding| {
-                jsonwebtoken::decode::<serde::de::IgnoredAny>(&assertion.text, &decoding, &validation)
-                    .is_ok()
+                jsonwebtoken::decode::<serde::de::IgnoredAny>(
+                    &assertion.text,
+                    &decoding,
+                    &validation,
+                )
+                .is_ok()
             })
         })
 }

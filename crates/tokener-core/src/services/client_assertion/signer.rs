@@ -26,9 +26,12 @@ impl AssertionSigner {
             AssertionAlgorithm::Es256 => {
                 let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
                     .expect("the system random source works");
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                        .expect("a key ring just generated");
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8.as_ref(),
+                    &rng,
+                )
+                .expect("a key ring just generated");
                 // An uncompressed point: 0x04, then x and y of 32 bytes each.
                 let point = pair.public_key().as_ref();
                 let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid,
