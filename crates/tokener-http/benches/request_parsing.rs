@@ -116,6 +116,10 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         backoff: tokener_core::AuthBackoff::new(
             Arc::new(InMemoryHitCounter::new()),
             tokener_core::BackoffLimits::default(),
+            clock.clone(),
+        ),
+        assertions: tokener_core::AssertionVerifier::new(
+            Arc::new(tokener_core::InMemoryReplayCache::new()),
             clock,
         ),
         trusted_proxies: Vec::new(),

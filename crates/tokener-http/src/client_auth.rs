@@ -2,6 +2,7 @@
 //! request's source address, the back-off check before the secret is compared, and the count
 //! (and held-back answer) of a failure.
 
+use crate::credentials::Credentials;
 use crate::error::ApiError;
 use crate::state::{audit_event, AppState};
 use actix_web::http::{header, StatusCode};
@@ -9,7 +10,7 @@ use actix_web::HttpRequest;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use tokener_core::services::LimitReached;
-use tokener_core::{Client, ClientId, ClientSecret, IssueError, RateDecision};
+use tokener_core::{AssertionError, Client, ClientId, IssueError, RateDecision};
 
 /// The client of the request, if `credentials` (as parsed from it) are right. Refused with 429
 /// while its (client id, source) pair or its source has failed too often; a failure is counted
@@ -17,10 +18,10 @@ use tokener_core::{Client, ClientId, ClientSecret, IssueError, RateDecision};
 pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
-    credentials: Result<(ClientId, ClientSecret), ApiError>,
+    credentials: Result<Credentials, ApiError>,
 ) -> Result<Client, ApiError> {
     let source = source_address(req, &state.trusted_proxies);
-    let (id, secret) = match credentials {
+    let credentials = match credentials {
         Ok(credentials) => credentials,
         Err(error) => {
             if error.code() == "invalid_client" {
@@ -29,6 +30,7 @@ pub async fn authenticate(
             return Err(error);
         }
     };
+    let id = credentials.client_id().clone();
     let (decision, error) = state.backoff.check(&id, &source).await;
     if let Some(error) = error {
         counter_failed(state, &error);
@@ -45,14 +47,46 @@ pub async fn authenticate(
         )
         .with_header(header::RETRY_AFTER, retry_after_seconds.max(1).to_string()));
     }
-    match state.tokens.authenticate(&id, &secret).await {
-        Ok(client) => Ok(client),
-        Err(IssueError::InvalidClient) => {
-            failed(state, req, Some(&id), &source).await;
-            Err(ApiError::invalid_client())
-        }
-        Err(error) => Err(error.into()),
-    }
+    let refusal = match &credentials {
+        Credentials::Secret(id, secret) => match state.tokens.authenticate(id, secret).await {
+            Ok(client) => return Ok(client),
+            Err(IssueError::InvalidClient) => ApiError::invalid_client(),
+            Err(error) => return Err(error.into()),
+        },
+        Credentials::Assertion(assertion) => match by_assertion(state, req, assertion).await {
+            Ok(client) => return Ok(client),
+            Err(AssertionError::Store(error)) => return Err(error.into()),
+            // Said only of what does not depend on the client: its form and claims, or (once
+            // the signature verified) its reuse.
+            Err(error @ (AssertionError::Invalid(_) | AssertionError::Replayed)) => {
+                tracing::info!(client_id = %id, %error, "client assertion refused");
+                ApiError::invalid_client_because(error.to_string())
+            }
+            Err(AssertionError::Refused) => ApiError::invalid_client(),
+        },
+    };
+    failed(state, req, Some(&id), &source).await;
+    Err(refusal)
+}
+
+/// `private_key_jwt`: the assertion must be meant for this server (its issuer, its token
+/// endpoint, or the endpoint called), signed by a key of its client, and new.
+async fn by_assertion(
+    state: &AppState,
+    req: &HttpRequest,
+    assertion: &tokener_core::ClientAssertion,
+) -> Result<Client, AssertionError> {
+    let issuer = crate::routes::oauth2::metadata::issuer(state, req);
+    let audiences = [
+        format!("{issuer}/oauth2/token"),
+        format!("{issuer}{}", req.path()),
+        issuer,
+    ];
+    let client = state.tokens.clients().get(assertion.client()).await?;
+    state
+        .assertions
+        .authenticate(client, assertion, &audiences)
+        .await
 }
 
 /// Counts a failure and holds the answer back as the back-off says. The failure that brings a

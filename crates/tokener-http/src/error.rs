@@ -59,6 +59,11 @@ impl ApiError {
         )
     }
 
+    /// `invalid_client` with a reason that says nothing about whether the client exists.
+    pub fn invalid_client_because(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -23,7 +23,9 @@ pub fn declares_media_type(req: &HttpRequest, media_type: &str) -> bool {
 }
 
 impl Form {
-    /// The parameters of `body` that are among `known`.
+    /// The parameters of `body` that are among `known` (the endpoint's own) or among the
+    /// client-authentication parameters every OAuth2 endpoint reads
+    /// ([`crate::credentials::FORM_PARAMETERS`]).
     pub fn parse(req: &HttpRequest, body: &[u8], known: &[&str]) -> Result<Self, ApiError> {
         if !declares_media_type(req, "application/x-www-form-urlencoded") {
             return Err(ApiError::invalid_request(
@@ -32,7 +34,9 @@ impl Form {
         }
         let mut params = HashMap::new();
         for (name, value) in form_urlencoded::parse(body) {
-            if value.is_empty() || !known.contains(&name.as_ref()) {
+            let read = known.contains(&name.as_ref())
+                || crate::credentials::FORM_PARAMETERS.contains(&name.as_ref());
+            if value.is_empty() || !read {
                 continue;
             }
             if params

@@ -48,6 +48,15 @@ const CLIENT_SECRET_POST: &str = "`client_secret_post` (RFC 6749 §2.3.1): send 
 scheme for credentials in the body, so this one only documents the method: a value entered \
 here is not sent where the service reads it; fill in the form fields instead.";
 
+/// What `private_key_jwt` is; declared like `client_secret_post`, for the same reason.
+const PRIVATE_KEY_JWT: &str = "`private_key_jwt` (RFC 7523 §2.2): send \
+`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and \
+`client_assertion` (a JWT signed with ES256 or EdDSA by a key of the client's `jwks`) as form \
+parameters in the request body, not in a header. Its `iss` and `sub` are the client id, its \
+`aud` the token endpoint URL or the issuer, its `exp` at most 300 s ahead, and its `jti` is \
+accepted once. As with `client_secret_post`, a value entered here is not sent where the \
+service reads it.";
+
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -68,6 +77,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "client_secret",
                 CLIENT_SECRET_POST,
+            ))),
+        );
+        components.add_security_scheme(
+            "private_key_jwt",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "client_assertion",
+                PRIVATE_KEY_JWT,
             ))),
         );
         components.add_security_scheme(

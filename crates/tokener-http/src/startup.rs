@@ -139,6 +139,7 @@ impl Application {
                 settings.auth_backoff,
                 clock.clone(),
             ),
+            assertions: tokener_core::AssertionVerifier::new(storage.replay, clock.clone()),
             trusted_proxies: settings.trusted_proxies.clone(),
             dependencies: storage.dependencies,
             public_url: settings.public_url.clone(),

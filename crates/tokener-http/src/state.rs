@@ -35,6 +35,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// Back-off of failed client authentication, over the same counters as the limiter.
     pub backoff: tokener_core::AuthBackoff<Arc<dyn tokener_core::HitCounter>>,
+    /// `private_key_jwt` assertion checks, with the replay cache.
+    pub assertions: tokener_core::AssertionVerifier<Arc<dyn tokener_core::ReplayCache>>,
     /// Proxies believed about the source address (`X-Forwarded-For`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub dependencies: Vec<Arc<dyn Dependency>>,

@@ -13,7 +13,7 @@ use tokener_core::ReusedClients;
 use tokener_core::{
     AuditLog, ClientRegistry, Clock, KeyStore, StoreError, SystemClock, TokenStore,
 };
-use tokener_core::{HitCounter, InMemoryHitCounter};
+use tokener_core::{HitCounter, InMemoryHitCounter, InMemoryReplayCache, ReplayCache};
 use tokener_core::{RecordQueue, TokenCache};
 use tokener_mongo::{MongoConfig, MongoStore};
 use tokener_redis::{RedisConfig, RedisStore};
@@ -30,6 +30,9 @@ pub struct Storage {
     pub dependencies: Vec<Arc<dyn Dependency>>,
     /// Where rate-limit hits are counted.
     pub hits: Arc<dyn HitCounter>,
+    /// Where used `private_key_jwt` assertion ids are remembered (shared through Redis when
+    /// configured, like `hits`).
+    pub replay: Arc<dyn ReplayCache>,
     /// Where the signing key ring is kept when no key file is configured.
     pub keys: Arc<dyn KeyStore>,
     /// The audit trail.
@@ -49,6 +52,26 @@ pub struct WriteBehindParts {
 }
 
 impl Storage {
+    /// These stores, with every other port in this process's memory (the embedded mode, and
+    /// tests that bring their own stores).
+    pub fn in_memory(
+        tokens: Arc<dyn TokenStore>,
+        clients: Arc<dyn ClientRegistry>,
+        mode: &'static str,
+    ) -> Self {
+        Self {
+            tokens,
+            clients,
+            dependencies: Vec::new(),
+            hits: Arc::new(InMemoryHitCounter::new()),
+            replay: Arc::new(InMemoryReplayCache::new()),
+            keys: Arc::new(InMemoryKeyStore::new()),
+            audit: Arc::new(InMemoryAuditLog::new()),
+            write_behind: None,
+            mode,
+        }
+    }
+
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         match &settings.mongodb {
             None => {
@@ -64,16 +87,11 @@ impl Storage {
                 ));
                 // Memory is the only bound here: forget records of expired tokens hourly.
                 spawn_pruning(tokens.clone(), Duration::ZERO);
-                Ok(Self {
+                Ok(Self::in_memory(
                     tokens,
-                    clients: Arc::new(InMemoryClientRegistry::new()),
-                    dependencies: Vec::new(),
-                    hits: Arc::new(InMemoryHitCounter::new()),
-                    keys: Arc::new(InMemoryKeyStore::new()),
-                    audit: Arc::new(InMemoryAuditLog::new()),
-                    write_behind: None,
-                    mode: "in-memory",
-                })
+                    Arc::new(InMemoryClientRegistry::new()),
+                    "in-memory",
+                ))
             }
             Some(mongo) => {
                 let mut storage = match &settings.redis_url {
@@ -133,6 +151,7 @@ impl Storage {
         ));
         storage.tokens = store;
         storage.hits = Arc::new(redis.hit_counter());
+        storage.replay = Arc::new(redis.replay_cache());
         storage
             .dependencies
             .push(Arc::new(RedisDependency(redis.clone())));
@@ -168,6 +187,7 @@ impl Storage {
             dependencies: vec![Arc::new(MongoDependency(store))],
             // Per instance: with several instances each counts its own share.
             hits: Arc::new(InMemoryHitCounter::new()),
+            replay: Arc::new(InMemoryReplayCache::new()),
             write_behind: None,
             mode: "mongodb",
         })

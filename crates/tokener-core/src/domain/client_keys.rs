@@ -2,8 +2,11 @@
 //! RFC 7523 §2.2): a JWK set (RFC 7517) narrowed to what Tokener verifies, ES256 (P-256) and
 //! EdDSA (Ed25519) signature keys.
 //!
-//! Every key is checked when it is registered (a point on its curve, no private part), so an
-//! assertion is only ever checked against keys that can verify something.
+//! Keys are checked when registered as far as a JSON Schema can describe them (the admin
+//! API's contract must refuse nothing its schema allows): the members, their curve, 32-byte
+//! coordinates in canonical base64url, no private part. Whether a coordinate pair is a point
+//! of the curve is not: such a key is kept and never verifies an assertion (`ring` refuses
+//! it when verifying).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// At most this many keys per client: room for a rotation (old, new) and more, while a
 /// signature check tries every candidate key.
 pub const MAX_CLIENT_KEYS: usize = 10;
-/// The longest `kid` accepted.
+/// The longest `kid` accepted, in characters.
 pub const MAX_KID_LEN: usize = 128;
 
 /// A signature algorithm of client assertions.
@@ -27,7 +30,7 @@ impl AssertionAlgorithm {
     pub const ALL: [Self; 2] = [Self::Es256, Self::EdDsa];
 
     /// The JOSE name (RFC 7518 §3.1, RFC 8037 §3.1).
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Es256 => "ES256",
             Self::EdDsa => "EdDSA",
@@ -96,9 +99,10 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-/// One JWK as JSON carries it. Members Tokener does not use are ignored on input, except `d`,
-/// which would make it a private key.
+/// One JWK as JSON carries it. Only the members Tokener uses are accepted (a member it would
+/// ignore could be one its sender relies on); `d` is named, to refuse a private key clearly.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Jwk {
     pub kty: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,18 +137,6 @@ impl TryFrom<JwkSet> for ClientKeys {
                 parse_key(jwk).map_err(|problem| ClientKeysError::Key { index, problem })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        for (index, key) in keys.iter().enumerate() {
-            let repeated = key.kid.is_some()
-                && keys[..index]
-                    .iter()
-                    .any(|other| other.kid == key.kid && other.algorithm() == key.algorithm());
-            if repeated {
-                return Err(ClientKeysError::Key {
-                    index,
-                    problem: "kid is used by another key of the same algorithm",
-                });
-            }
-        }
         Ok(Self(keys))
     }
 }
@@ -184,7 +176,7 @@ fn parse_key(jwk: Jwk) -> Result<ClientKey, &'static str> {
         return Err("use must be sig");
     }
     if let Some(kid) = &jwk.kid {
-        if kid.is_empty() || kid.len() > MAX_KID_LEN {
+        if kid.is_empty() || kid.chars().count() > MAX_KID_LEN {
             return Err("kid must be 1 to 128 characters");
         }
     }
@@ -197,18 +189,15 @@ fn parse_key(jwk: Jwk) -> Result<ClientKey, &'static str> {
     let public = match kind {
         AssertionAlgorithm::Es256 => {
             let y = jwk.y.ok_or("y is missing")?;
-            let mut point = vec![0x04];
-            point.extend(coordinate(&x)?);
-            point.extend(coordinate(&y)?);
-            p256::PublicKey::from_sec1_bytes(&point).map_err(|_| "is not a point on P-256")?;
+            coordinate(&x)?;
+            coordinate(&y)?;
             PublicKey::P256 { x, y }
         }
         AssertionAlgorithm::EdDsa => {
             if jwk.y.is_some() {
                 return Err("an Ed25519 key has no y");
             }
-            ed25519_dalek::VerifyingKey::from_bytes(&coordinate(&x)?)
-                .map_err(|_| "is not an Ed25519 public key")?;
+            coordinate(&x)?;
             PublicKey::Ed25519 { x }
         }
     };
@@ -226,7 +215,8 @@ fn parse_key(jwk: Jwk) -> Result<ClientKey, &'static str> {
     Ok(key)
 }
 
-/// A 32-byte value in unpadded base64url: both coordinates of P-256 and an Ed25519 key.
+/// A 32-byte value in unpadded, canonical base64url (43 characters, the last one carrying no
+/// stray bits): both coordinates of P-256 and an Ed25519 key.
 fn coordinate(text: &str) -> Result<[u8; 32], &'static str> {
     URL_SAFE_NO_PAD
         .decode(text)
@@ -234,6 +224,9 @@ fn coordinate(text: &str) -> Result<[u8; 32], &'static str> {
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or("x and y must be 32 bytes in unpadded base64url")
 }
+
+/// The pattern of [`coordinate`], for the API documentation.
+pub const COORDINATE_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
 
 #[cfg(test)]
 mod tests {
@@ -252,7 +245,7 @@ mod tests {
     #[test]
     fn accepts_p256_and_ed25519_public_keys_and_writes_them_back_as_jwks() {
         let keys = parse(json!({"keys": [
-            {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "a", "extra": 1},
+            {"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_Y, "kid": "a"},
             {"kty": "OKP", "crv": "Ed25519", "x": ED_X}
         ]}))
         .unwrap();
@@ -284,12 +277,12 @@ mod tests {
                 "private key",
             ),
             (
-                json!({"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}),
+                json!({"keys": [{"kty": "RSA", "x": ED_X}]}),
                 "P-256 or an OKP",
             ),
             (
-                json!({"keys": [{"kty": "EC", "crv": "P-256", "x": EC_X, "y": EC_X}]}),
-                "not a point",
+                json!({"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}),
+                "unknown field",
             ),
             (
                 json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]}),
@@ -304,11 +297,10 @@ mod tests {
                 "use must be sig",
             ),
             (
-                json!({"keys": [
-                    {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "k"},
-                    {"kty": "OKP", "crv": "Ed25519", "x": ED_X, "kid": "k"}
-                ]}),
-                "kid is used",
+                // The right length, but a last character with stray bits: not canonical.
+                json!({"keys": [{"kty": "OKP", "crv": "Ed25519",
+                    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp"}]}),
+                "32 bytes",
             ),
         ];
         for (value, expected) in refused {
@@ -318,5 +310,19 @@ mod tests {
         }
         let eleven = json!({"keys": vec![json!({"kty": "OKP", "crv": "Ed25519", "x": ED_X}); 11]});
         assert!(parse(eleven).unwrap_err().contains("between 1 and"));
+    }
+
+    #[test]
+    fn the_documented_pattern_is_what_decodes() {
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last_allowed = &COORDINATE_PATTERN[COORDINATE_PATTERN.len() - 19..][1..17];
+        for last in alphabet.chars() {
+            let text = format!("{}{last}", &ED_X[..42]);
+            assert_eq!(
+                coordinate(&text).is_ok(),
+                last_allowed.contains(last),
+                "{text}"
+            );
+        }
     }
 }

@@ -123,7 +123,12 @@ async fn issue_token(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<TokenResponse, ApiError> {
-    let client = crate::client_auth::authenticate(state, req, credentials::basic(req)).await?;
+    let client = crate::client_auth::authenticate(
+        state,
+        req,
+        credentials::basic(req).map(|(id, secret)| credentials::Credentials::Secret(id, secret)),
+    )
+    .await?;
     state.check_rate(&client.id).await?;
     let request = parse_body(req, body)?;
     let issued = state.tokens.issue_for(&client, request).await?;

@@ -147,16 +147,11 @@ pub async fn spawn_app_with_two_clients() -> (TestApp, String) {
         )
         .await
         .unwrap();
-    let app = spawn_app_on(tokener_http::storage::Storage {
-        tokens: Arc::new(InMemoryTokenStore::new()),
-        clients: Arc::new(registry),
-        dependencies: Vec::new(),
-        hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
-        keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
-        audit: Arc::new(tokener_core::InMemoryAuditLog::new()),
-        write_behind: None,
-        mode: "in-memory",
-    })
+    let app = spawn_app_on(tokener_http::storage::Storage::in_memory(
+        Arc::new(InMemoryTokenStore::new()),
+        Arc::new(registry),
+        "in-memory",
+    ))
     .await;
     (app, secret.expose().to_string())
 }

@@ -17,6 +17,7 @@ mod mongodb;
 mod oauth2;
 mod observability;
 mod openapi;
+mod private_key_jwt;
 mod process;
 mod receiving;
 mod shared_keys;

@@ -118,7 +118,8 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         .send()
         .await
         .unwrap();
-    assert_error(both, 400, "invalid_request").await;
+    // Two methods at once (RFC 6749 §2.3 forbids it): a failed client authentication.
+    assert_error(both, 401, "invalid_client").await;
     let json_body = app
         .http
         .post(app.url("/oauth2/token"))
@@ -342,7 +343,11 @@ async fn metadata_names_the_endpoints() {
     assert_eq!(body["grant_types_supported"], json!(["client_credentials"]));
     assert_eq!(
         body["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
 }
 

@@ -58,7 +58,11 @@ fn oauth2_operations_require_client_authentication() {
         );
         assert_eq!(
             schemes,
-            [vec!["client_basic"], vec!["client_secret_post"]],
+            [
+                vec!["client_basic"],
+                vec!["client_secret_post"],
+                vec!["private_key_jwt"]
+            ],
             "{path}"
         );
     }

@@ -20,16 +20,11 @@ async fn store_down_means_503_with_retry_after_and_no_token() {
     store
         .expect_client_revocations()
         .returning(|_| Ok(Vec::new()));
-    let app = spawn_app_on(Storage {
-        tokens: Arc::new(store),
-        clients: Arc::new(InMemoryClientRegistry::new()),
-        dependencies: Vec::new(),
-        hits: Arc::new(tokener_core::InMemoryHitCounter::new()),
-        keys: Arc::new(tokener_core::InMemoryKeyStore::new()),
-        audit: Arc::new(tokener_core::InMemoryAuditLog::new()),
-        write_behind: None,
-        mode: "mocked",
-    })
+    let app = spawn_app_on(Storage::in_memory(
+        Arc::new(store),
+        Arc::new(InMemoryClientRegistry::new()),
+        "mocked",
+    ))
     .await;
     let response = app.token(None).await;
     assert_eq!(response.headers()["retry-after"], "2");

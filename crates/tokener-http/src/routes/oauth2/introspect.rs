@@ -56,7 +56,7 @@ pub struct IntrospectionResponse {
         (status = 401, description = "`invalid_client`", body = ErrorBody),
         (status = 503, description = "Revocation could not be checked (`temporarily_unavailable`)", body = ErrorBody),
     ),
-    security(("client_basic" = []), ("client_secret_post" = []))
+    security(("client_basic" = []), ("client_secret_post" = []), ("private_key_jwt" = []))
 )]
 pub async fn introspect(
     state: web::Data<AppState>,

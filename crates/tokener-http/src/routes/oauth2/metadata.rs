@@ -22,16 +22,20 @@ pub struct ServerMetadata {
     pub grant_types_supported: [&'static str; 1],
     /// Tokener has no authorization endpoint, so no response type.
     pub response_types_supported: [&'static str; 0],
-    pub token_endpoint_auth_methods_supported: [&'static str; 2],
-    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
-    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub token_endpoint_auth_methods_supported: [&'static str; 3],
+    /// The algorithms of `private_key_jwt` assertions.
+    pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_methods_supported: [&'static str; 3],
+    pub introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    pub revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
     pub service_documentation: String,
 }
 
 /// `TOKENER_PUBLIC_URL` when configured; otherwise the `Host` the request was sent to. The
 /// `Forwarded`/`X-Forwarded-*` headers are deliberately ignored: any client can set them, and
 /// the metadata must not advertise endpoints a caller chose.
-fn issuer(state: &AppState, req: &HttpRequest) -> String {
+pub(crate) fn issuer(state: &AppState, req: &HttpRequest) -> String {
     if let Some(url) = &state.public_url {
         return url.clone();
     }
@@ -54,7 +58,15 @@ fn issuer(state: &AppState, req: &HttpRequest) -> String {
     format!("{scheme}://{host}")
 }
 
-const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+const ASSERTION_ALGORITHMS: [&str; 2] = [
+    tokener_core::AssertionAlgorithm::ALL[0].name(),
+    tokener_core::AssertionAlgorithm::ALL[1].name(),
+];
 
 /// Authorization server metadata (RFC 8414).
 #[utoipa::path(
@@ -76,8 +88,11 @@ pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         grant_types_supported: ["client_credentials"],
         response_types_supported: [],
         token_endpoint_auth_methods_supported: AUTH_METHODS,
+        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
         introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
         revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
         service_documentation: url("/reference/"),
         issuer,
     })

@@ -7,9 +7,9 @@ pub mod token;
 
 use utoipa::ToSchema;
 
-/// The parameters of [`TokenForm`]: the ones the handlers read (others are ignored).
-pub const TOKEN_FORM_PARAMETERS: &[&str] =
-    &["token", "token_type_hint", "client_id", "client_secret"];
+/// The parameters of [`TokenForm`] the handlers read besides client authentication (others
+/// are ignored).
+pub const TOKEN_FORM_PARAMETERS: &[&str] = &["token", "token_type_hint"];
 
 /// The form of an introspection or revocation request (as documented in the OpenAPI document;
 /// the handlers read the form with [`crate::form::Form`]).
@@ -21,8 +21,22 @@ pub struct TokenForm {
     token: String,
     /// Ignored: Tokener issues one kind of token.
     token_type_hint: Option<String>,
-    /// With `client_secret_post` only.
+    #[serde(flatten)]
+    client: ClientAuthFields,
+}
+
+/// The form parameters of client authentication, read by every OAuth2 endpoint. One method
+/// per request.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ClientAuthFields {
+    /// With `client_secret_post`; optional with `private_key_jwt` (then it must be the
+    /// assertion's `sub`).
     client_id: Option<String>,
     /// With `client_secret_post` only.
     client_secret: Option<String>,
+    /// With `private_key_jwt` only: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    client_assertion_type: Option<String>,
+    /// With `private_key_jwt` only: a JWT signed by one of the client's keys (RFC 7523 §2.2).
+    client_assertion: Option<String>,
 }

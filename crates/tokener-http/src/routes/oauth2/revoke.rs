@@ -24,7 +24,7 @@ use tokener_core::{RevokeError, RevokeOutcome};
         (status = 403, description = "The token was issued to another client (`unauthorized_client`)", body = ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
-    security(("client_basic" = []), ("client_secret_post" = []))
+    security(("client_basic" = []), ("client_secret_post" = []), ("private_key_jwt" = []))
 )]
 pub async fn revoke(
     state: web::Data<AppState>,

@@ -38,16 +38,15 @@ pub struct ClientCredentialsForm {
     /// Space-separated audiences; default: every audience the client may have.
     #[schema(example = "orders")]
     audience: Option<String>,
-    /// With `client_secret_post` only.
-    client_id: Option<String>,
-    /// With `client_secret_post` only.
-    client_secret: Option<String>,
+    #[serde(flatten)]
+    client: super::ClientAuthFields,
 }
 
 /// Client credentials grant (RFC 6749 §4.4).
 ///
-/// Authenticate with `client_secret_basic` (HTTP Basic) or `client_secret_post` (form
-/// parameters). Errors follow RFC 6749 §5.2.
+/// Authenticate with `client_secret_basic` (HTTP Basic), `client_secret_post` (form
+/// parameters) or `private_key_jwt` (a signed assertion, RFC 7523). Errors follow RFC 6749
+/// §5.2.
 #[utoipa::path(
     post,
     path = "/oauth2/token",
@@ -63,7 +62,7 @@ pub struct ClientCredentialsForm {
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
-    security(("client_basic" = []), ("client_secret_post" = []))
+    security(("client_basic" = []), ("client_secret_post" = []), ("private_key_jwt" = []))
 )]
 pub async fn token(
     state: web::Data<AppState>,
@@ -83,17 +82,7 @@ async fn grant(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<OAuthTokenResponse, ApiError> {
-    let form = Form::parse(
-        req,
-        body,
-        &[
-            "grant_type",
-            "scope",
-            "audience",
-            "client_id",
-            "client_secret",
-        ],
-    )?;
+    let form = Form::parse(req, body, &["grant_type", "scope", "audience"])?;
     match form.require("grant_type")? {
         "client_credentials" => {}
         _ => {

@@ -1,114 +1,22 @@
 //! `/admin/clients`: register clients, list them, change their grants, disable them, rotate
-//! their secrets. Every route requires an admin token (see [`super::auth`]).
+//! their secrets or register their public keys. Every route requires an admin token (see
+//! [`super::auth`]).
+
+mod bodies;
+
+pub use bodies::*;
 
 use super::auth::require_admin;
 use super::{json_body, optional_json_body};
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::token::{parse_all, AudienceText, ScopeText};
+use crate::routes::token::parse_all;
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use tokener_core::{Client, ClientChange, ClientError, ClientId, Grants, Ttl};
-use utoipa::ToSchema;
+use tokener_core::{ClientChange, Grants};
 
-/// A client as the admin API shows it: never its secret, nor the secret's hash.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientView {
-    #[schema(example = "billing")]
-    pub client_id: String,
-    #[schema(example = json!(["orders:read"]))]
-    pub scopes: Vec<String>,
-    #[schema(example = json!(["orders"]))]
-    pub audiences: Vec<String>,
-    pub max_ttl_seconds: Option<u64>,
-    pub disabled: bool,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
-}
-
-impl From<Client> for ClientView {
-    fn from(c: Client) -> Self {
-        Self {
-            client_id: c.id.to_string(),
-            scopes: c.allowed_scopes.into_iter().map(String::from).collect(),
-            audiences: c.allowed_audiences.into_iter().map(String::from).collect(),
-            max_ttl_seconds: c.max_ttl.map(Ttl::as_secs),
-            disabled: c.disabled,
-            created_at: c.created_at.to_rfc3339(),
-            updated_at: c.updated_at.to_rfc3339(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientList {
-    pub clients: Vec<ClientView>,
-}
-
-/// A client and its new secret: the only time the secret is shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientWithSecret {
-    pub client: ClientView,
-    /// 256 random bits, base64url. Store it now: Tokener keeps only its hash.
-    pub client_secret: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClient {
-    #[schema(example = "billing", pattern = r"^[A-Za-z0-9._-]{1,64}$")]
-    pub client_id: String,
-    #[serde(default)]
-    #[schema(value_type = Vec<ScopeText>, example = json!(["orders:read"]))]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    #[schema(value_type = Vec<AudienceText>, example = json!(["orders"]))]
-    pub audiences: Vec<String>,
-    /// The client's own TTL bound, in seconds.
-    #[schema(minimum = 1, maximum = 31622400)]
-    pub max_ttl_seconds: Option<u64>,
-}
-
-/// Fields left out keep their value; `max_ttl_seconds: null` removes the client's own bound.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClientPatch {
-    #[schema(value_type = Option<Vec<ScopeText>>)]
-    pub scopes: Option<Vec<String>>,
-    #[schema(value_type = Option<Vec<AudienceText>>)]
-    pub audiences: Option<Vec<String>>,
-    #[serde(default, with = "::serde_with::rust::double_option")]
-    #[schema(value_type = Option<u64>, minimum = 1, maximum = 31622400)]
-    pub max_ttl_seconds: Option<Option<u64>>,
-    pub disabled: Option<bool>,
-}
-
-fn parse_ttl(seconds: u64) -> Result<Ttl, ApiError> {
-    Ttl::from_secs(seconds).map_err(|e| ApiError::invalid_request(format!("max_ttl_seconds: {e}")))
-}
-
-fn parse_id(id: &str) -> Result<ClientId, ApiError> {
-    ClientId::parse(id).map_err(|e| ApiError::invalid_request(format!("client id: {e}")))
-}
-
-impl From<ClientError> for ApiError {
-    fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::AlreadyExists(_) => {
-                ApiError::new(StatusCode::CONFLICT, "client_exists", e.to_string())
-            }
-            ClientError::NotFound(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "client_not_found", e.to_string())
-            }
-            ClientError::Store(e) => e.into(),
-        }
-    }
-}
-
-/// Register a client; its secret is generated and returned once.
+/// Register a client; its secret is generated and returned once (or, with `jwks`, it
+/// authenticates with `private_key_jwt` and has no secret).
 #[utoipa::path(post, path = "/admin/clients", tag = "admin",
     request_body = NewClient,
     responses(
@@ -132,10 +40,17 @@ pub async fn create(
         audiences: parse_all("audiences", new.audiences)?,
         max_ttl: new.max_ttl_seconds.map(parse_ttl).transpose()?,
     };
-    let (client, secret) = state
-        .clients
-        .create(parse_id(&new.client_id)?, grants)
-        .await?;
+    let id = parse_id(&new.client_id)?;
+    let (client, secret) = match new.jwks {
+        Some(keys) => (
+            state.clients.create_with_keys(id, grants, keys).await?,
+            None,
+        ),
+        None => {
+            let (client, secret) = state.clients.create(id, grants).await?;
+            (client, Some(secret.expose().to_string()))
+        }
+    };
     tracing::info!(client_id = %client.id, "client registered");
     let target = format!("client:{}", client.id);
     state
@@ -151,7 +66,7 @@ pub async fn create(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ClientWithSecret {
             client: client.into(),
-            client_secret: secret.expose().to_string(),
+            client_secret: secret,
         }))
 }
 
@@ -225,6 +140,7 @@ pub async fn update(
             .map(|m| m.map(parse_ttl).transpose())
             .transpose()?,
         disabled: patch.disabled,
+        jwks: patch.jwks,
     };
     let disabling = change.disabled == Some(true);
     let client = state.clients.update(&parse_id(&id)?, change).await?;
@@ -244,23 +160,6 @@ pub async fn update(
         .audit(&req, admin.client_id.as_str(), action, target, "ok")
         .await;
     Ok(HttpResponse::Ok().json(ClientView::from(client)))
-}
-
-/// What `POST /admin/clients/{client_id}/secret` may ask for.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecret {
-    /// Also revoke every token issued to the client until now (default false).
-    #[serde(default)]
-    pub revoke_tokens: bool,
-}
-
-/// The client-wide revocation made.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientTokensRevoked {
-    pub client_id: String,
-    /// Every token of the client issued before this time (Unix seconds) is revoked.
-    pub issued_before: u64,
 }
 
 /// Revoke every token issued to a client until now: introspection, the admin API and every
@@ -348,6 +247,6 @@ pub async fn rotate_secret(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ClientWithSecret {
             client: client.into(),
-            client_secret: secret.expose().to_string(),
+            client_secret: Some(secret.expose().to_string()),
         }))
 }
