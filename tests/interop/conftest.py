@@ -119,7 +119,12 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _child_env(port: int, secret: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def _child_env(
+    port: int,
+    secret: str,
+    extra: dict[str, str] | None = None,
+    scopes: tuple[str, ...] = CLIENT_SCOPES,
+) -> dict[str, str]:
     # Drop any TOKENER_* settings of the caller (a MongoDB URI, a key file, ...): these tests
     # always run against a fresh, isolated process, configured only by `extra`.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENER_")}
@@ -129,7 +134,7 @@ def _child_env(port: int, secret: str, extra: dict[str, str] | None = None) -> d
             "TOKENER_LISTEN": f"127.0.0.1:{port}",
             "TOKENER_BOOTSTRAP_CLIENT_ID": CLIENT_ID,
             "TOKENER_BOOTSTRAP_CLIENT_SECRET": secret,
-            "TOKENER_BOOTSTRAP_CLIENT_SCOPES": " ".join(CLIENT_SCOPES),
+            "TOKENER_BOOTSTRAP_CLIENT_SCOPES": " ".join(scopes),
             "TOKENER_BOOTSTRAP_CLIENT_AUDIENCES": " ".join(CLIENT_AUDIENCES),
         }
     )
@@ -169,9 +174,11 @@ def run_tokener(
     *,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    scopes: tuple[str, ...] = CLIENT_SCOPES,
 ) -> Iterator[Tokener]:
     """Start Tokener on a free loopback port (or on `port`: one attempt only), with the
-    `TOKENER_*` settings in `env` added, yield it once healthy, stop it afterwards."""
+    `TOKENER_*` settings in `env` added and the bootstrap client allowed `scopes`, yield it
+    once healthy, stop it afterwards."""
     binary = tokener_binary()
     secret = secret or random_secret()
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +193,7 @@ def run_tokener(
             process = subprocess.Popen(
                 [str(binary)],
                 cwd=REPO_ROOT,
-                env=_child_env(port, secret, env),
+                env=_child_env(port, secret, env, scopes),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -195,7 +202,7 @@ def run_tokener(
             base_url=base_url,
             client_id=CLIENT_ID,
             client_secret=secret,
-            scopes=CLIENT_SCOPES,
+            scopes=scopes,
             audiences=CLIENT_AUDIENCES,
             log_path=log_path,
             process=process,
