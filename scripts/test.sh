@@ -2,8 +2,9 @@
 # Sets up everything the tests need on a fresh Debian machine (Redis, a FerretDB built from
 # its Go module, systemd-analyze and cloud-init from Debian, the Python test tools), starts the
 # servers on free loopback ports, and runs every test of the project against them: the cargo
-# workspace, then the Python suites tests/interop, tests/infra and tests/readme. A missing Redis
-# or MongoDB-wire server fails the run (TOKENER_TEST_REQUIRE_SERVICES=1).
+# workspace, then the Python suites tests/interop, tests/contract, tests/infra and
+# tests/readme. A missing Redis or MongoDB-wire server fails the run
+# (TOKENER_TEST_REQUIRE_SERVICES=1).
 #
 # What does not run, each reported by pytest (-rsx):
 #   skipped  tests/infra/test_compose.py::test_docker_compose_config_accepts_the_file
@@ -48,9 +49,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Python suites: interoperability with third-party OAuth2 and Biscuit libraries (against the
-# binary cargo just built), checks of the deployment files, and the README's sessions run as
-# printed (against the same binary).
-for suite in tests/interop tests/infra tests/readme; do
+# binary cargo just built), the generated-input contract test of openapi.yaml (schemathesis,
+# about a minute, against the same binary), checks of the deployment files, and the README's
+# sessions run as printed (against the same binary).
+for suite in tests/interop tests/contract tests/infra tests/readme; do
   if [ -d "$suite" ]; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
       -r "$suite/requirements.txt"

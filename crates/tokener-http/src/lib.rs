@@ -7,6 +7,7 @@ pub mod configuration;
 pub mod credentials;
 pub mod error;
 pub mod form;
+pub mod json_body;
 pub mod json_errors;
 pub mod metrics;
 pub mod openapi;

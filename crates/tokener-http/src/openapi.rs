@@ -3,7 +3,10 @@
 
 use crate::error::ErrorBody;
 use crate::routes::{admin, health, home, keys, oauth2, revocations, token};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, Scopes,
+    SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -85,6 +88,22 @@ impl Modify for SecuritySchemes {
                 "client_assertion",
                 PRIVATE_KEY_JWT,
             ))),
+        );
+        // Where admin tokens come from. Listed so that tools reading the document know
+        // /oauth2/token for the token endpoint it is (a 400 there is a grant refused, as RFC
+        // 6749 §5.2 says, not a contract breach).
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/oauth2/token",
+                    Scopes::from_iter([(
+                        "tokener:admin",
+                        "the admin API (a Bearer token, as `admin_bearer`)",
+                    )]),
+                ))],
+                "Tokener's own tokens, by the client credentials grant.",
+            )),
         );
         components.add_security_scheme(
             "admin_bearer",

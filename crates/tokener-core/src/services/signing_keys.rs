@@ -28,8 +28,6 @@ pub enum KeyManagerError {
     Signing(KeyId),
     #[error("key {0} is already scheduled to activate; retire it first to schedule another")]
     AlreadyScheduled(KeyId),
-    #[error("the activation time is in the past")]
-    ActivationInPast,
 }
 
 /// One key of the ring as the admin API shows it: never private material.
@@ -124,9 +122,8 @@ impl KeyManager {
     /// until then. Returns its id: one more than any id ever stored.
     pub async fn add(&self, activates_at: Timestamp) -> Result<KeyId, KeyManagerError> {
         let now = self.clock.now();
-        if activates_at.whole_seconds() < now.whole_seconds() {
-            return Err(KeyManagerError::ActivationInPast);
-        }
+        // A time already past means at once: the same as now, which is always allowed.
+        let activates_at = activates_at.max(now);
         let ring = self.load().await?;
         let scheduled = ring.ids().find(|id| {
             matches!(
@@ -266,16 +263,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_activation_time_already_past_activates_the_key_at_once() {
+        let store = Arc::new(InMemoryKeyStore::new());
+        let clock = Arc::new(ManualClock::at(Timestamp::from_unix(1_800_000_000)));
+        let keys = manager(&store, &[SECRET], &clock);
+        keys.load_or_create().await.unwrap();
+        let now = clock.now();
+        let id = keys
+            .add(Timestamp::from_unix(now.unix() - 3600))
+            .await
+            .unwrap();
+        let ring = keys.load().await.unwrap();
+        assert_eq!(ring.status(id, now, Duration::ZERO), KeyStatus::Active);
+        let views = KeyView::all(&ring, now, Duration::ZERO);
+        let added = views.iter().find(|view| view.id == id).unwrap();
+        assert_eq!(
+            added.lifecycle.activates_at,
+            Some(now),
+            "now, not the past time"
+        );
+    }
+
+    #[tokio::test]
     async fn rotation_schedules_one_key_and_refuses_to_retire_the_signer() {
         let store = Arc::new(InMemoryKeyStore::new());
         let clock = Arc::new(ManualClock::at(Timestamp::from_unix(1_800_000_000)));
         let keys = manager(&store, &[SECRET], &clock);
         keys.load_or_create().await.unwrap();
         let now = clock.now();
-        assert!(matches!(
-            keys.add(Timestamp::from_unix(now.unix() - 1)).await,
-            Err(KeyManagerError::ActivationInPast)
-        ));
         let next = keys.add(now.plus_secs(600)).await.unwrap();
         assert_eq!(next, KeyId(2));
         assert!(matches!(

@@ -46,7 +46,7 @@ pub struct KeySet {
     get,
     path = "/keys",
     tag = "keys",
-    params(("If-None-Match" = Option<String>, Header, description = "A previous `ETag`")),
+    params(("If-None-Match" = Option<String>, Header, description = "A previous `ETag`", nullable = false)),
     responses(
         (status = 200, description = "The published keys", body = KeySet),
         (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),

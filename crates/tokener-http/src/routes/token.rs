@@ -136,14 +136,8 @@ async fn issue_token(
 }
 
 fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(IssueRequest::default());
-    }
-    require_json(req)?;
-    // `null` asks for nothing in particular, as an empty body does.
-    let raw: TokenRequest = serde_json::from_slice::<Option<TokenRequest>>(body)
-        .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))?
-        .unwrap_or_default();
+    // An empty body, or `null`, asks for nothing in particular.
+    let raw: TokenRequest = crate::json_body::optional_object(req, body)?;
     Ok(IssueRequest {
         audiences: raw.audience.map(|v| parse_all("audience", v)).transpose()?,
         scopes: raw.scope.map(|v| parse_all("scope", v)).transpose()?,
@@ -159,18 +153,6 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
                 )
             })?,
     })
-}
-
-/// 415 unless the body is declared `application/json`.
-pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    if crate::form::declares_media_type(req, "application/json") {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        "the request body must be application/json",
-    ))
 }
 
 /// Parses every value of a list field, naming the first bad one.

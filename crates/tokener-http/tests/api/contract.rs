@@ -49,6 +49,35 @@ async fn edge_inputs_are_answered_as_the_document_says() {
         .await
         .unwrap();
     assert_error(header, 400, "invalid_request").await;
+    // A whole number written with a fraction or an exponent is that integer.
+    let decimal: serde_json::Value = app
+        .token(Some(serde_json::json!({"ttl_seconds": 600.0})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decimal["expires_in"], 600, "{decimal}");
+    let exponent = admin(&app, Method::PATCH, "/admin/clients/billing", &token)
+        .json(&serde_json::json!({"max_ttl_seconds": 3.6e3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exponent.status(), 200);
+    // A null body where the body is optional means the defaults; an array is never a body.
+    let null_key = admin(&app, Method::POST, "/admin/keys", &token)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(null_key.status(), 201);
+    let array = admin(&app, Method::POST, "/admin/clients/billing/secret", &token)
+        .header("content-type", "application/json")
+        .body("[true]")
+        .send()
+        .await
+        .unwrap();
+    assert_error(array, 400, "invalid_request").await;
     // activates_at is bounded as documented (the end of year 9999).
     let far = admin(&app, Method::POST, "/admin/keys", &token)
         .json(&serde_json::json!({"activates_at": 253402300800_u64}))

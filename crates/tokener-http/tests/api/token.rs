@@ -126,7 +126,10 @@ async fn malformed_bodies_are_400_naming_the_problem() {
         ("{\"surprise\": 1}", "unknown field"),
         ("{\"scope\": [\"has space\"]}", "scope[0]"),
         ("{\"audience\": [\"ok\", \"\"]}", "audience[1]"),
-        ("[]", "malformed JSON"),
+        ("[]", "must be an object"),
+        // An array is not an object, even one serde could read as the struct's fields.
+        ("[null, null, null]", "must be an object"),
+        ("{\"ttl_seconds\": 600.5}", "malformed JSON"),
     ];
     for (body, needle) in cases {
         let response = app

@@ -71,7 +71,6 @@ impl From<KeyManagerError> for ApiError {
             KeyManagerError::AlreadyScheduled(_) => {
                 ApiError::new(StatusCode::CONFLICT, "key_scheduled", e.to_string())
             }
-            KeyManagerError::ActivationInPast => ApiError::invalid_request(e.to_string()),
             KeyManagerError::Seal(_) | KeyManagerError::Ring(_) => {
                 tracing::error!(error = %e, "the stored signing keys cannot be used");
                 ApiError::new(
@@ -163,6 +162,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 409, description = "`keys_from_file` or `key_scheduled`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is larger than 16 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
 
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
@@ -175,7 +175,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
     let manager = manager(&state)?;
-    let new: NewKey = super::optional_json_body(&req, &body)?;
+    let new: NewKey = crate::json_body::optional_object(&req, &body)?;
     let now = SystemClock.now();
     let activates_at = match new.activates_at {
         Some(at) if at > LAST_ACTIVATION => {

@@ -54,6 +54,9 @@ pub struct IntrospectionResponse {
         (status = 200, description = "The token's state (RFC 7662 §2.2)", body = IntrospectionResponse),
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`", body = ErrorBody),
+        (status = 413, description = "Body larger than 32 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 429, description = "Too many failed client authentications from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds until the window ends"))),
         (status = 503, description = "Revocation could not be checked (`temporarily_unavailable`)", body = ErrorBody),
     ),
     security(("client_basic" = []), ("client_secret_post" = []), ("private_key_jwt" = []))

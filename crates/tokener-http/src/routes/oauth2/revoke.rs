@@ -22,6 +22,9 @@ use tokener_core::{RevokeError, RevokeOutcome};
         (status = 400, description = "`invalid_request`", body = ErrorBody),
         (status = 401, description = "`invalid_client`", body = ErrorBody),
         (status = 403, description = "The token was issued to another client (`unauthorized_client`)", body = ErrorBody),
+        (status = 413, description = "Body larger than 32 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 429, description = "Too many failed client authentications from this address (`rate_limited`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds until the window ends"))),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
     security(("client_basic" = []), ("client_secret_post" = []), ("private_key_jwt" = []))

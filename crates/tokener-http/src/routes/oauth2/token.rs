@@ -30,13 +30,13 @@ pub struct OAuthTokenResponse {
 #[allow(dead_code)]
 pub struct ClientCredentialsForm {
     /// Must be `client_credentials`.
-    #[schema(example = "client_credentials")]
+    #[schema(example = "client_credentials", pattern = "^client_credentials$")]
     grant_type: String,
     /// Space-separated scopes; default: every scope the client may have.
-    #[schema(example = "orders:read")]
+    #[schema(example = "orders:read", nullable = false)]
     scope: Option<String>,
     /// Space-separated audiences; default: every audience the client may have.
-    #[schema(example = "orders")]
+    #[schema(example = "orders", nullable = false)]
     audience: Option<String>,
     #[serde(flatten)]
     client: super::ClientAuthFields,
@@ -57,7 +57,8 @@ pub struct ClientCredentialsForm {
         (status = 400, description = "`invalid_request`, `invalid_scope`, `invalid_target` (audience) or `unsupported_grant_type`", body = ErrorBody),
         (status = 401, description = "`invalid_client`", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Basic realm=\"tokener\""))),
-        (status = 429, description = "Too many requests by this client (`rate_limited`)", body = ErrorBody,
+        (status = 413, description = "Body larger than 32 KiB (`payload_too_large`)", body = ErrorBody),
+        (status = 429, description = "Too many requests by this client, or too many failed client authentications from this address (`rate_limited`)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds until the window ends"))),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),

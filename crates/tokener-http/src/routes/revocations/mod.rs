@@ -93,6 +93,9 @@ pub async fn revocations(
 }
 
 pub(crate) fn parse_cursor(text: &str) -> Result<FeedCursor, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::invalid_request("since is not a cursor returned by this feed"))
+    text.parse().map_err(|_| {
+        ApiError::invalid_request(
+            "the cursor (since or Last-Event-ID) is not one this feed returned",
+        )
+    })
 }

@@ -36,6 +36,22 @@ pub struct StreamQuery {
     since: Option<String>,
 }
 
+/// One event of the stream, as a reader parses it (the schema of `text/event-stream` describes
+/// one event): `data` is the JSON of a `/revocations` entry.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RevocationEvent {
+    #[schema(pattern = "^revocation$")]
+    event: String,
+    /// The entry's cursor: resume after it with `Last-Event-ID`.
+    id: String,
+    /// A `RevocationEntry`, as JSON.
+    data: String,
+    /// The reconnection delay in milliseconds, when the server sends one.
+    #[schema(minimum = 0, nullable = false)]
+    retry: Option<u64>,
+}
+
 /// The revocation feed as Server-Sent Events: every unexpired revocation, then new ones as
 /// they happen. Event `revocation`, `id` = the entry's cursor, `data` = the entry's JSON (as
 /// in `GET /revocations`); a `: keep-alive` comment every 5 s.
@@ -45,13 +61,13 @@ pub struct StreamQuery {
     tag = "keys",
     params(
         StreamQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor",
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor", nullable = false,
             pattern = r"^([0-9]{1,20}\.(c:[A-Za-z0-9._-]{1,64}|[0-9a-f]{128}))?$"),
     ),
     responses(
         (status = 200, description = "An endless `text/event-stream`: `id: <cursor>`, \
             `event: revocation`, `data: <entry JSON>`", content_type = "text/event-stream",
-            body = String),
+            body = RevocationEvent),
         (status = 400, description = "Bad cursor (`invalid_request`)", body = ErrorBody),
     )
 )]

@@ -284,12 +284,13 @@ async fn the_embedded_mode_rotates_in_memory_with_the_announce_period() {
         (before + 120..=before + 121).contains(&at),
         "after the announce period: {added}"
     );
+    // One key waits already: another is refused, whenever it would activate.
     let past = admin(&app, Method::POST, "/admin/keys", &token)
         .json(&json!({"activates_at": before - 10}))
         .send()
         .await
         .unwrap();
-    assert_error(past, 400, "invalid_request").await;
+    assert_error(past, 409, "key_scheduled").await;
     // A next key retired before it signs is withdrawn at once.
     let retired: serde_json::Value = admin(&app, Method::POST, "/admin/keys/2/retire", &token)
         .send()

@@ -7,8 +7,8 @@ mod bodies;
 pub use bodies::*;
 
 use super::auth::require_admin;
-use super::{json_body, optional_json_body};
 use crate::error::{ApiError, ErrorBody};
+use crate::json_body;
 use crate::routes::token::parse_all;
 use crate::state::AppState;
 use actix_web::http::header;
@@ -25,6 +25,7 @@ use tokener_core::{ClientChange, Grants};
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 409, description = "`client_exists`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is larger than 16 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
     ),
     security(("admin_bearer" = [])))]
@@ -34,7 +35,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
-    let new: NewClient = json_body(&req, &body)?;
+    let new: NewClient = json_body::object(&req, &body)?;
     let grants = Grants {
         scopes: parse_all("scopes", new.scopes)?,
         audiences: parse_all("audiences", new.audiences)?,
@@ -117,6 +118,7 @@ pub async fn get(
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is larger than 16 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
@@ -128,7 +130,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
-    let patch: ClientPatch = json_body(&req, &body)?;
+    let patch: ClientPatch = json_body::object(&req, &body)?;
     let change = ClientChange {
         scopes: patch.scopes.map(|v| parse_all("scopes", v)).transpose()?,
         audiences: patch
@@ -211,6 +213,7 @@ pub async fn revoke_tokens(
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`", body = ErrorBody),
         (status = 404, description = "`client_not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is larger than 16 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = ErrorBody),
     ),
@@ -222,7 +225,7 @@ pub async fn rotate_secret(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let admin = require_admin(&req, &state).await?;
-    let options: RotateSecret = optional_json_body(&req, &body)?;
+    let options: RotateSecret = json_body::optional_object(&req, &body)?;
     let (client, secret) = state.clients.rotate_secret(&parse_id(&id)?).await?;
     if options.revoke_tokens {
         state.tokens.revoke_client(&client.id).await?;
