@@ -33,6 +33,7 @@ services-stop:
 # bench/results/{results.json,results.md,latency.svg}.
 bench:
     cargo bench -p tokener-core --bench mint_verify
+    cargo bench -p tokener-core --bench client_assertion
     cargo bench -p tokener-http --bench request_parsing
     cargo bench -p tokener-verify --features actix --bench middleware
     cargo bench -p tokener-verify --features guard --bench guard
