@@ -25,9 +25,8 @@ import contextlib
 import dataclasses
 import os
 import secrets
-import signal
-import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -37,19 +36,18 @@ import requests
 import schemathesis  # noqa: F401  (the suite's reason to exist: fail collection when missing)
 import yaml  # noqa: F401  (a dependency of schemathesis; test_openapi_contract.py reads the document)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The process handling shared with tests/interop (tests/tokener_process.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tokener_process import DEFAULT_BINARY, REPO_ROOT, isolated_env, random_secret, started  # noqa: E402
+
 DOCUMENT = REPO_ROOT / "openapi.yaml"
-DEFAULT_BINARY = REPO_ROOT / (os.environ.get("CARGO_TARGET_DIR") or "target") / "debug" / "tokener"
 
 ADMIN_SCOPE = "tokener:admin"
 # The ordinary client the generated requests authenticate as with HTTP Basic.
 CLIENT_SCOPES = ("orders:read", "orders:write")
 CLIENT_AUDIENCES = ("orders",)
 
-STARTUP_TIMEOUT_S = 20.0
-STOP_GRACE_S = 5.0
 HTTP_TIMEOUT_S = 10.0
-PORT_ATTEMPTS = 3
 # Revocations in the feed before the run starts: the revocation stream then has events to send
 # at once (see `max-stream-events` in schemathesis.toml).
 SEEDED_REVOCATIONS = 3
@@ -69,11 +67,6 @@ class ContractServer:
     def secret_values(self) -> tuple[str, ...]:
         """Every secret a report must never show."""
         return tuple(s for s in (self.admin_secret, self.client_secret) if s)
-
-
-def random_secret() -> str:
-    """48 URL-safe characters (Tokener wants at least 32 of `A-Z a-z 0-9 - . _ ~`)."""
-    return secrets.token_urlsafe(36)
 
 
 def tokener_binary() -> Path:
@@ -104,17 +97,9 @@ def check_document_matches(binary: Path) -> None:
         )
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _child_env(port: int, admin_id: str, admin_secret: str) -> dict[str, str]:
-    # Drop any TOKENER_* settings of the caller (a MongoDB URI, a key file, ...): the contract
-    # run always gets a fresh, isolated, embedded process configured only here.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENER_")}
-    env.update(
+    # A fresh, isolated, embedded process configured only here.
+    return isolated_env(
         {
             "TOKENER_LISTEN": f"127.0.0.1:{port}",
             "TOKENER_BOOTSTRAP_CLIENT_ID": admin_id,
@@ -137,32 +122,6 @@ def _child_env(port: int, admin_id: str, admin_secret: str) -> dict[str, str]:
             "TOKENER_LOG": "info",
         }
     )
-    return env
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_GRACE_S)
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str) -> bool:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return True
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    return False
 
 
 def _expect(response: requests.Response, status: int, what: str) -> dict:
@@ -242,42 +201,18 @@ def run_contract_server(log_dir: Path) -> Iterator[ContractServer]:
     check_document_matches(binary)
     admin_id = f"contract-admin-{secrets.token_hex(8)}"
     admin_secret = random_secret()
-    last_log = ""
-    for attempt in range(PORT_ATTEMPTS):
-        port = free_loopback_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log_path = log_dir / f"tokener-{port}-{attempt}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [str(binary)],
-                cwd=REPO_ROOT,
-                env=_child_env(port, admin_id, admin_secret),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            if _wait_healthy(process, base_url):
-                client_id, client_secret = _prepare(base_url, admin_id, admin_secret)
-                yield ContractServer(
-                    base_url=base_url,
-                    admin_id=admin_id,
-                    admin_secret=admin_secret,
-                    client_id=client_id,
-                    client_secret=client_secret,
-                    log_path=log_path,
-                )
-                return
-            last_log = log_path.read_text(errors="replace")[-4000:]
-            # The process died (the port may have been taken in the meantime) or never became
-            # healthy: try again on another port.
-        finally:
-            _stop(process)
-    pytest.fail(
-        f"tokener did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f}s "
-        f"({PORT_ATTEMPTS} attempts); last log:\n{last_log}",
-        pytrace=False,
-    )
+    with started(
+        binary, log_dir, lambda port: _child_env(port, admin_id, admin_secret)
+    ) as process:
+        client_id, client_secret = _prepare(process.base_url, admin_id, admin_secret)
+        yield ContractServer(
+            base_url=process.base_url,
+            admin_id=admin_id,
+            admin_secret=admin_secret,
+            client_id=client_id,
+            client_secret=client_secret,
+            log_path=process.log_path,
+        )
 
 
 @pytest.fixture(scope="session")

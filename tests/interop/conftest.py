@@ -14,30 +14,32 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import secrets
-import signal
-import socket
 import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Cargo resolves a relative CARGO_TARGET_DIR against the directory it runs in (the repo root).
-DEFAULT_BINARY = REPO_ROOT / (os.environ.get("CARGO_TARGET_DIR") or "target") / "debug" / "tokener"
+# The process handling shared with tests/contract (tests/tokener_process.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tokener_process import (  # noqa: E402
+    DEFAULT_BINARY,
+    REPO_ROOT,
+    free_loopback_port,
+    isolated_env,
+    random_secret,
+    started,
+    stop,
+)
 
 CLIENT_ID = "interop"
 CLIENT_SCOPES = ("orders:read", "orders:write")
 CLIENT_AUDIENCES = ("orders",)
 
-STARTUP_TIMEOUT_S = 20.0
-STOP_GRACE_S = 5.0
 HTTP_TIMEOUT_S = 10.0
-PORT_ATTEMPTS = 3
 
 _build_lock = threading.Lock()
 
@@ -61,7 +63,7 @@ class Tokener:
     def stop(self) -> None:
         """Stops the process now (SIGTERM, then SIGKILL after a grace period)."""
         if self.process is not None:
-            _stop(self.process)
+            stop(self.process)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -75,11 +77,6 @@ class Tokener:
             return self.log_path.read_text(errors="replace")[-limit:]
         except OSError:
             return "<no log>"
-
-
-def random_secret() -> str:
-    """A random client secret: 48 URL-safe characters (well over Tokener's 32 minimum)."""
-    return secrets.token_urlsafe(36)
 
 
 def tokener_binary() -> Path:
@@ -113,24 +110,16 @@ def tokener_binary() -> Path:
     return DEFAULT_BINARY
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _child_env(
     port: int,
     secret: str,
     extra: dict[str, str] | None = None,
     scopes: tuple[str, ...] = CLIENT_SCOPES,
 ) -> dict[str, str]:
-    # Drop any TOKENER_* settings of the caller (a MongoDB URI, a key file, ...): these tests
-    # always run against a fresh, isolated process, configured only by `extra`.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENER_")}
-    env.update(extra or {})
-    env.update(
+    # A fresh, isolated process, configured only by `extra` and the bootstrap client.
+    return isolated_env(
         {
+            **(extra or {}),
             "TOKENER_LISTEN": f"127.0.0.1:{port}",
             "TOKENER_BOOTSTRAP_CLIENT_ID": CLIENT_ID,
             "TOKENER_BOOTSTRAP_CLIENT_SECRET": secret,
@@ -138,33 +127,6 @@ def _child_env(
             "TOKENER_BOOTSTRAP_CLIENT_AUDIENCES": " ".join(CLIENT_AUDIENCES),
         }
     )
-    return env
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_GRACE_S)
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str) -> bool:
-    """True once `GET /healthz` answers 200; False if the process exits first."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return True
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    return False
 
 
 @contextlib.contextmanager
@@ -181,46 +143,18 @@ def run_tokener(
     once healthy, stop it afterwards."""
     binary = tokener_binary()
     secret = secret or random_secret()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    last_log = ""
-    attempts = PORT_ATTEMPTS if port is None else 1
-    fixed_port = port
-    for attempt in range(attempts):
-        port = fixed_port or free_loopback_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log_path = log_dir / f"tokener-{port}-{attempt}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [str(binary)],
-                cwd=REPO_ROOT,
-                env=_child_env(port, secret, env, scopes),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = Tokener(
-            base_url=base_url,
+    with started(
+        binary, log_dir, lambda chosen: _child_env(chosen, secret, env, scopes), port
+    ) as process:
+        yield Tokener(
+            base_url=process.base_url,
             client_id=CLIENT_ID,
             client_secret=secret,
             scopes=scopes,
             audiences=CLIENT_AUDIENCES,
-            log_path=log_path,
-            process=process,
+            log_path=process.log_path,
+            process=process.process,
         )
-        try:
-            if _wait_healthy(process, base_url):
-                yield server
-                return
-            last_log = server.log_tail()
-            # The process died (the port may have been taken in the meantime) or never became
-            # healthy: try again on another port.
-        finally:
-            _stop(process)
-    pytest.fail(
-        f"tokener did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f}s "
-        f"({attempts} attempt(s)); last log:\n{last_log}",
-        pytrace=False,
-    )
 
 
 @pytest.fixture(scope="session")
