@@ -75,9 +75,9 @@ pub fn oauth(req: &HttpRequest, form: &Form) -> Result<Credentials, ApiError> {
 /// name the client the assertion is for (RFC 7521 §4.2).
 fn assertion(form: &Form) -> Result<ClientAssertion, ApiError> {
     if form.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
-        return Err(ApiError::invalid_client_because(
-            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        ));
+        return Err(ApiError::invalid_client_because(format!(
+            "client_assertion_type must be {JWT_BEARER_ASSERTION}"
+        )));
     }
     let text = form
         .get("client_assertion")

@@ -1,7 +1,7 @@
 //! Failed client authentication is slowed down, then refused, per (client, source) and per
 //! source; a client's quota is spent only by requests that authenticated as it.
 
-use crate::helpers::{assert_error, base_vars, spawn_app_with, spawn_app_with_vars, TestApp};
+use crate::helpers::{assert_error, spawn_app_with, TestApp};
 use crate::helpers::{CLIENT_ID, CLIENT_SECRET};
 use std::time::{Duration, Instant};
 use tokener_core::{Clock, SystemClock};
@@ -133,9 +133,8 @@ async fn instances_sharing_redis_count_failures_together() {
     fresh_window().await;
     let database = unique_database();
     let prefix = format!("backoff{}", std::process::id());
-    let instance = |name: &str| {
-        let mut vars = base_vars();
-        for (k, v) in [
+    let instance = |name: &'static str| {
+        [
             ("TOKENER_MONGODB_URI", mongo.as_str()),
             ("TOKENER_MONGODB_DATABASE", database.as_str()),
             ("TOKENER_REDIS_URL", redis.as_str()),
@@ -147,13 +146,10 @@ async fn instances_sharing_redis_count_failures_together() {
             ),
             ("TOKENER_TRUSTED_PROXIES", "127.0.0.1"),
             ("TOKENER_AUTH_FAILURES_PER_MINUTE", "6"),
-        ] {
-            vars.insert(k.into(), v.into());
-        }
-        vars
+        ]
     };
-    let a = spawn_app_with_vars(instance("a")).await;
-    let b = spawn_app_with_vars(instance("b")).await;
+    let a = spawn_app_with(&instance("a")).await;
+    let b = spawn_app_with(&instance("b")).await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &a } else { &b };
         assert_eq!(token_from(app, "198.51.100.66", WRONG).await.status(), 401);

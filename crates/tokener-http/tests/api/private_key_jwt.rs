@@ -1,7 +1,7 @@
 //! `private_key_jwt`: clients registered with public keys authenticate with signed assertions
 //! at every OAuth2 endpoint, each assertion once, also across instances sharing Redis.
 
-use crate::helpers::{admin, assert_error, base_vars, spawn_admin_app, spawn_app_with_vars};
+use crate::helpers::{admin, assert_error, spawn_admin_app, spawn_app_with};
 use crate::helpers::{TestApp, CLIENT_ID, CLIENT_SECRET};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -296,9 +296,8 @@ async fn an_assertion_used_on_one_instance_is_refused_by_another_sharing_redis()
     };
     let database = unique_database();
     let prefix = format!("replay{}", std::process::id());
-    let instance = |name: &str| {
-        let mut vars = base_vars();
-        for (k, v) in [
+    let instance = |name: &'static str| {
+        [
             ("TOKENER_MONGODB_URI", mongo.as_str()),
             ("TOKENER_MONGODB_DATABASE", database.as_str()),
             ("TOKENER_REDIS_URL", redis.as_str()),
@@ -313,13 +312,10 @@ async fn an_assertion_used_on_one_instance_is_refused_by_another_sharing_redis()
                 "TOKENER_BOOTSTRAP_CLIENT_SCOPES",
                 "orders:read tokener:admin",
             ),
-        ] {
-            vars.insert(k.into(), v.into());
-        }
-        vars
+        ]
     };
-    let a = spawn_app_with_vars(instance("a")).await;
-    let b = spawn_app_with_vars(instance("b")).await;
+    let a = spawn_app_with(&instance("a")).await;
+    let b = spawn_app_with(&instance("b")).await;
     let admin_token = a
         .bearer(json!({"scope": ["tokener:admin"], "ttl_seconds": 300}))
         .await;

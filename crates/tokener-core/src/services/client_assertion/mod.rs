@@ -102,11 +102,8 @@ impl ClientAssertion {
                 ))
             }
         };
-        let mut unverified = Validation::new(header.alg);
+        let mut unverified = claims_unchecked(header.alg);
         unverified.insecure_disable_signature_validation();
-        unverified.required_spec_claims.clear();
-        unverified.validate_exp = false;
-        unverified.validate_aud = false;
         let claims: Claims =
             jsonwebtoken::decode(text, &DecodingKey::from_secret(&[]), &unverified)
                 .map_err(|_| AssertionError::Invalid("must carry iss, sub, aud, exp and jti"))?
@@ -216,19 +213,29 @@ impl<R: ReplayCache> AssertionVerifier<R> {
     }
 }
 
-/// Whether one of the keys of the assertion's algorithm (and `kid`, when it names one)
-/// verifies its signature.
-fn verify_signature(keys: &ClientKeys, assertion: &ClientAssertion) -> bool {
-    let (algorithm, jose) = match assertion.algorithm {
-        AssertionAlgorithm::Es256 => (assertion.algorithm, Algorithm::ES256),
-        AssertionAlgorithm::EdDsa => (assertion.algorithm, Algorithm::EdDSA),
-    };
-    let mut validation = Validation::new(jose);
-    // The claims were checked on the Tokener clock already; only the signature is left.
+/// The JOSE algorithm of jsonwebtoken for `algorithm`.
+fn jose_algorithm(algorithm: AssertionAlgorithm) -> Algorithm {
+    match algorithm {
+        AssertionAlgorithm::Es256 => Algorithm::ES256,
+        AssertionAlgorithm::EdDsa => Algorithm::EdDSA,
+    }
+}
+
+/// jsonwebtoken's checks for `algorithm` with its claim checks off: Tokener checks the claims
+/// itself, on its own clock, before any key is touched.
+fn claims_unchecked(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     validation.validate_aud = false;
-    keys.candidates(algorithm, assertion.kid.as_deref())
+    validation
+}
+
+/// Whether one of the keys of the assertion's algorithm (and `kid`, when it names one)
+/// verifies its signature.
+fn verify_signature(keys: &ClientKeys, assertion: &ClientAssertion) -> bool {
+    let validation = claims_unchecked(jose_algorithm(assertion.algorithm));
+    keys.candidates(assertion.algorithm, assertion.kid.as_deref())
         .any(|key| {
             let decoding = match &key.public {
                 PublicKey::P256 { x, y } => DecodingKey::from_ec_components(x, y),

@@ -5,7 +5,7 @@
 use crate::domain::AssertionAlgorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
@@ -73,10 +73,7 @@ impl AssertionSigner {
 
     /// `claims` signed, with this key's `kid` in the header.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(match self.algorithm {
-            AssertionAlgorithm::Es256 => Algorithm::ES256,
-            AssertionAlgorithm::EdDsa => Algorithm::EdDSA,
-        });
+        let mut header = Header::new(super::jose_algorithm(self.algorithm));
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("claims encode as JSON")
     }
