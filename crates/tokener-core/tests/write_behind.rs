@@ -423,7 +423,7 @@ async fn a_cache_failure_after_enqueueing_does_not_fail_the_request() {
     let permanent = InMemoryTokenStore::new();
     let mut cache = MockTokenCache::new();
     cache
-        .expect_put_record()
+        .expect_put_records()
         .returning(|_| Err(StoreError::unavailable("cache down")));
     cache
         .expect_revoked()
@@ -451,12 +451,12 @@ async fn a_cache_failure_after_enqueueing_does_not_fail_the_request() {
 async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
     let mut queue = tokener_core::ports::MockRecordQueue::new();
     queue
-        .expect_enqueue()
+        .expect_enqueue_many()
         .returning(|_| Err(StoreError::unavailable("redis down")));
     // The cached copy is written alongside the enqueue; caching a record that is then written
     // through is harmless.
     let mut cache = MockTokenCache::new();
-    cache.expect_put_record().returning(|_| Ok(()));
+    cache.expect_put_records().returning(|_| Ok(()));
     let permanent = InMemoryTokenStore::new();
     let store = WriteBehindStore::new(queue, cache, permanent.clone());
     let record = sample_record("billing", NOW + 3600);
@@ -470,15 +470,15 @@ async fn an_enqueue_failure_writes_through_and_fails_only_if_that_fails_too() {
 
     let mut queue = tokener_core::ports::MockRecordQueue::new();
     queue
-        .expect_enqueue()
+        .expect_enqueue_many()
         .returning(|_| Err(StoreError::unavailable("redis down")));
     let mut permanent = MockTokenStore::new();
     permanent
-        .expect_record()
+        .expect_record_many()
         .returning(|_| Err(StoreError::unavailable("mongodb down")));
     let mut cache = MockTokenCache::new();
     cache
-        .expect_put_record()
+        .expect_put_records()
         .returning(|_| Err(StoreError::unavailable("redis down")));
     let store = WriteBehindStore::new(queue, cache, permanent);
     let err = store

@@ -84,22 +84,36 @@ impl RedisTokenCache {
 #[async_trait]
 impl TokenCache for RedisTokenCache {
     async fn put_record(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        let key = self.record_key(record.id());
-        let expires_at = record.claims.expires_at;
-        if expires_at <= now() {
-            // Replacing with an expired record means there is nothing to cache any more.
-            return self.delete("cache record", vec![key]).await;
+        self.put_records(std::slice::from_ref(record)).await
+    }
+
+    async fn put_records(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
         }
-        let json = encode("the record", record)?;
+        let now = now();
+        let mut writes = Vec::with_capacity(records.len());
+        for record in records {
+            let key = self.record_key(record.id());
+            let expires_at = record.claims.expires_at;
+            // Replacing with an expired record means there is nothing to cache any more.
+            let json = (expires_at > now)
+                .then(|| encode("the record", record))
+                .transpose()?;
+            writes.push((key, json, expires_at.unix()));
+        }
+        // One round trip for a whole batch.
         self.shared
-            .run("cache record", Duration::ZERO, |mut c| async move {
-                redis::cmd("SET")
-                    .arg(&key)
-                    .arg(json)
-                    .arg("EXAT")
-                    .arg(expires_at.unix())
-                    .query_async::<()>(&mut c)
-                    .await
+            .run("cache records", Duration::ZERO, |mut c| {
+                let mut pipe = redis::pipe();
+                for (key, json, until) in &writes {
+                    match json {
+                        Some(json) => pipe.cmd("SET").arg(key).arg(json).arg("EXAT").arg(*until),
+                        None => pipe.cmd("DEL").arg(key),
+                    }
+                    .ignore();
+                }
+                async move { pipe.query_async::<()>(&mut c).await }
             })
             .await
     }

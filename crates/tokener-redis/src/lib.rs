@@ -34,6 +34,7 @@
 //! replication is asynchronous.
 
 mod cache;
+pub mod codec;
 mod config;
 mod connection;
 mod errors;

@@ -12,6 +12,7 @@
 //! If the stream or the group disappears (a flush, a lost Redis), the group is recreated and
 //! the operation retried once.
 
+use crate::codec::{decode_record, encode_record};
 use crate::connection::Conn;
 use crate::errors::{has_code, NO_GROUP};
 use crate::reply::{self, RawEntry, RECORD_FIELD};
@@ -68,13 +69,7 @@ impl RedisQueue {
         let id: String = self
             .shared
             .run("enqueue", Duration::ZERO, |mut c| async move {
-                redis::cmd("XADD")
-                    .arg(&stream)
-                    .arg("*")
-                    .arg(RECORD_FIELD)
-                    .arg(payload)
-                    .query_async(&mut c)
-                    .await
+                xadd(&stream, &payload).query_async(&mut c).await
             })
             .await?;
         Ok(EntryId::new(id))
@@ -114,10 +109,7 @@ impl RedisQueue {
         entries
             .into_iter()
             .map(|entry| QueuedRecord {
-                record: entry
-                    .payload
-                    .as_deref()
-                    .and_then(|p| serde_json::from_slice::<TokenRecord>(p).ok()),
+                record: entry.payload.as_deref().and_then(decode_record),
                 deliveries: counts.get(&entry.id).copied().unwrap_or(default),
                 entry: EntryId::new(entry.id),
             })
@@ -153,6 +145,14 @@ impl RedisQueue {
     }
 }
 
+/// Appends one entry; no MAXLEN, as trimming would drop entries not yet written to the
+/// permanent store.
+fn xadd(stream: &str, payload: &[u8]) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(stream).arg("*").arg(RECORD_FIELD).arg(payload);
+    cmd
+}
+
 fn block_millis(block: Duration) -> Option<u64> {
     // BLOCK 0 means "forever" to Redis: no wait is expressed by leaving BLOCK out.
     (!block.is_zero()).then(|| u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
@@ -161,11 +161,31 @@ fn block_millis(block: Duration) -> Option<u64> {
 #[async_trait]
 impl RecordQueue for RedisQueue {
     async fn enqueue(&self, record: &TokenRecord) -> Result<EntryId, StoreError> {
-        let payload = serde_json::to_vec(record)
-            .map_err(|e| StoreError::corrupt(format!("enqueue: cannot encode the record: {e}")))?;
-        // No MAXLEN: trimming would drop entries not yet written to the permanent store. With
-        // `appendfsync always` the reply comes after the entry reached the disk.
+        let payload = encode_record(record)?;
+        // With `appendfsync always` the reply comes after the entry reached the disk.
         self.push_raw(payload).await
+    }
+
+    async fn enqueue_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let payloads = records
+            .iter()
+            .map(encode_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let stream = self.shared.stream_key.clone();
+        // One pipeline for the batch: the XADDs share a round trip and, under
+        // `appendfsync always`, one fsync before the replies.
+        self.shared
+            .run("enqueue", Duration::ZERO, |mut c| {
+                let mut pipe = redis::pipe();
+                for payload in &payloads {
+                    pipe.add_command(xadd(&stream, payload)).ignore();
+                }
+                async move { pipe.query_async::<()>(&mut c).await }
+            })
+            .await
     }
 
     async fn read(

@@ -80,6 +80,13 @@ impl TokenCache for InMemoryTokenCache {
         Ok(())
     }
 
+    async fn put_records(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        for record in records {
+            self.put_record(record).await?;
+        }
+        Ok(())
+    }
+
     async fn get_record(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
         let now = self.clock.now();
         let state = self.lock()?;

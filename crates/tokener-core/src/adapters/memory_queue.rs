@@ -120,6 +120,13 @@ impl RecordQueue for InMemoryRecordQueue {
         self.push_payload(payload)
     }
 
+    async fn enqueue_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        for record in records {
+            self.enqueue(record).await?;
+        }
+        Ok(())
+    }
+
     async fn read(
         &self,
         consumer: &str,

@@ -3,6 +3,7 @@
 //! cannot drift apart. Uses the domain and the ports only.
 
 mod audit;
+mod cache;
 mod fixtures;
 mod hits;
 mod keys;
@@ -11,9 +12,10 @@ mod replay;
 mod stores;
 
 pub use audit::audit_log;
+pub use cache::token_cache;
 pub use fixtures::{sample_client, sample_record, CountingStore};
 pub use hits::hit_counter;
 pub use keys::key_store;
-pub use queue::{record_queue, token_cache};
+pub use queue::record_queue;
 pub use replay::replay_cache;
 pub use stores::{client_registry, token_store};

@@ -25,6 +25,10 @@ pub trait TokenCache: Send + Sync + 'static {
     /// Replaces a record cached before under the same id.
     async fn put_record(&self, record: &TokenRecord) -> Result<(), StoreError>;
 
+    /// [`Self::put_record`] for many records at once (a group commit's batch), in as few round
+    /// trips as the adapter can. On an error some of them may be cached, some not.
+    async fn put_records(&self, records: &[TokenRecord]) -> Result<(), StoreError>;
+
     /// The cached record, if there is one and its token has not expired.
     async fn get_record(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError>;
 
@@ -66,6 +70,9 @@ pub trait TokenCache: Send + Sync + 'static {
 impl<T: TokenCache + ?Sized> TokenCache for std::sync::Arc<T> {
     async fn put_record(&self, record: &TokenRecord) -> Result<(), StoreError> {
         (**self).put_record(record).await
+    }
+    async fn put_records(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        (**self).put_records(records).await
     }
     async fn get_record(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
         (**self).get_record(id).await

@@ -72,6 +72,11 @@ pub trait RecordQueue: Send + Sync + 'static {
     /// this process and the queue's server restart right after.
     async fn enqueue(&self, record: &TokenRecord) -> Result<EntryId, StoreError>;
 
+    /// Appends many records (a group commit's batch), in as few round trips as the adapter
+    /// can, in order. `Ok` means every one of them is durable; on an error some of them may
+    /// have been appended (they reach the permanent store like any other entry).
+    async fn enqueue_many(&self, records: &[TokenRecord]) -> Result<(), StoreError>;
+
     /// Up to `max` entries no consumer of the group has seen yet, now pending for `consumer`,
     /// oldest first. Waits up to `block` for one to arrive when there is none (`Duration::ZERO`:
     /// do not wait; an adapter without a way to wait may return at once).
@@ -111,6 +116,9 @@ pub trait RecordQueue: Send + Sync + 'static {
 impl<T: RecordQueue + ?Sized> RecordQueue for std::sync::Arc<T> {
     async fn enqueue(&self, record: &TokenRecord) -> Result<EntryId, StoreError> {
         (**self).enqueue(record).await
+    }
+    async fn enqueue_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+        (**self).enqueue_many(records).await
     }
     async fn read(
         &self,

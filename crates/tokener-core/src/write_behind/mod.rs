@@ -5,8 +5,8 @@
 //! The promise to clients: a successful `record` means the record is durably enqueued and will
 //! reach the permanent store. The pieces that keep it:
 //!
-//! * [`WriteBehindStore::record`] succeeds only once the queue accepted the record (the queue
-//!   port's `enqueue` is durable on `Ok`).
+//! * [`WriteBehindStore::record`] (and `record_many`, a group commit's batch) succeeds only
+//!   once the queue accepted the records (the queue port's `enqueue_many` is durable on `Ok`).
 //! * The worker acknowledges entries only after the permanent store confirmed them, so a crash
 //!   at any point leaves them pending, to be handed out again (to the same consumer name on
 //!   restart, or to another instance once idle long enough). The permanent store's

@@ -139,42 +139,43 @@ impl<Q: RecordQueue, C: TokenCache, S: TokenStore> WriteBehindStore<Q, C, S> {
 #[async_trait]
 impl<Q: RecordQueue, C: TokenCache, S: TokenStore> TokenStore for WriteBehindStore<Q, C, S> {
     async fn record(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        // The queue is the commitment: once it accepted the record, the record will reach the
-        // permanent store, so nothing after this may fail the request. The cached copy is
-        // written at the same time, not after: when both live in one Redis, the two commands
-        // then share a round trip (and, with `appendfsync always`, one fsync).
-        let (enqueued, cached) =
-            futures_util::future::join(self.queue.enqueue(record), self.cache.put_record(record))
-                .await;
-        if let Err(error) = enqueued {
-            // The queue (Redis) is down: write through instead. Slower, but the record is
-            // durable before the client hears of it; only if both fail does the request fail.
-            self.fallbacks
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(token_id = %record.id(), %error,
-                "write-behind queue unavailable; writing the token record through");
-            return self.permanent.record(record).await;
-        }
-        if let Err(error) = cached {
-            // Without the cached copy, a revocation arriving before the worker wrote the record
-            // would not find it anywhere (the queue cannot be searched by token id). Writing it
-            // through now closes that gap; the worker's later insert is then a no-op.
-            tracing::warn!(token_id = %record.id(), %error,
-                "could not cache a queued token record; writing it through");
-            if let Err(error) = self.permanent.record(record).await {
-                tracing::warn!(token_id = %record.id(), %error,
-                    "could not write a queued token record through either; a revocation \
-                     before the worker writes it would find no token");
-            }
-        }
-        Ok(())
+        self.record_many(std::slice::from_ref(record)).await
     }
 
     async fn record_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        // Per record, so each one's promise is the same as `record`'s. An error part-way leaves
-        // the earlier records enqueued; retrying the call is safe as recording is idempotent.
-        for record in records {
-            self.record(record).await?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        // The queue is the commitment: once it accepted the records, they will reach the
+        // permanent store, so nothing after this may fail the request. The cached copies are
+        // written at the same time, not after: when both live in one Redis, the commands of a
+        // whole batch then share a round trip (and, with `appendfsync always`, one fsync).
+        let (enqueued, cached) = futures_util::future::join(
+            self.queue.enqueue_many(records),
+            self.cache.put_records(records),
+        )
+        .await;
+        if let Err(error) = enqueued {
+            // The queue (Redis) is down: write through instead. Slower, but the records are
+            // durable before the clients hear of them; only if both fail do the requests fail.
+            // Records the queue did take before failing are then written twice, harmlessly.
+            self.fallbacks
+                .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(records = records.len(), %error,
+                "write-behind queue unavailable; writing the token records through");
+            return self.permanent.record_many(records).await;
+        }
+        if let Err(error) = cached {
+            // Without the cached copy, a revocation arriving before the worker wrote the record
+            // would not find it anywhere (the queue cannot be searched by token id). Writing
+            // them through now closes that gap; the worker's later inserts are then no-ops.
+            tracing::warn!(records = records.len(), %error,
+                "could not cache queued token records; writing them through");
+            if let Err(error) = self.permanent.record_many(records).await {
+                tracing::warn!(records = records.len(), %error,
+                    "could not write queued token records through either; a revocation \
+                     before the worker writes them would find no token");
+            }
         }
         Ok(())
     }
