@@ -8,6 +8,7 @@ pub mod adapters;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 pub mod domain;
+pub mod group_commit;
 pub mod ports;
 pub mod services;
 #[cfg(feature = "test-env")]
@@ -24,6 +25,7 @@ pub use domain::{
     SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
     TtlError,
 };
+pub use group_commit::{group_commit, Committer, GroupCommitStore, GroupLimits, GroupStats};
 pub use ports::{AuditLog, HitCounter, KeyStore, ReplayCache, StoredKey, TokenCache};
 pub use ports::{
     ClientRegistry, EntryId, QueueStats, QueuedRecord, RecordQueue, RevocationCursor,
