@@ -43,6 +43,12 @@ pub struct Metrics {
     pub writebehind_dead_lettered: IntCounter,
     /// Write-behind: records written through to MongoDB because Redis refused them.
     pub writebehind_fallbacks: IntGauge,
+    /// Group commit: batches of token records handed to the store.
+    pub group_commit_batches: IntGauge,
+    /// Group commit: records in those batches (divided by the batches: the mean batch size).
+    pub group_commit_records: IntGauge,
+    /// Group commit: records waiting for a batch now.
+    pub group_commit_waiting: IntGauge,
 }
 
 impl Metrics {
@@ -118,7 +124,22 @@ impl Metrics {
             "writebehind_fallbacks_total",
             "Records written through to MongoDB because the queue was unavailable",
         )?;
+        let group_commit_batches = IntGauge::new(
+            "group_commit_batches_total",
+            "Batches of token records written to the store by group commit",
+        )?;
+        let group_commit_records = IntGauge::new(
+            "group_commit_records_total",
+            "Token records in the batches written by group commit",
+        )?;
+        let group_commit_waiting = IntGauge::new(
+            "group_commit_waiting",
+            "Token records waiting for the next group-commit batch",
+        )?;
         for gauge in [
+            &group_commit_batches,
+            &group_commit_records,
+            &group_commit_waiting,
             &writebehind_depth,
             &writebehind_pending,
             &writebehind_dead_letters,
@@ -156,6 +177,9 @@ impl Metrics {
             writebehind_written,
             writebehind_dead_lettered,
             writebehind_fallbacks,
+            group_commit_batches,
+            group_commit_records,
+            group_commit_waiting,
         })
     }
 

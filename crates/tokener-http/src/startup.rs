@@ -144,6 +144,7 @@ impl Application {
             dependencies: storage.dependencies,
             public_url: settings.public_url.clone(),
             fallbacks,
+            group_commit: storage.group_commit,
             storage: storage.mode,
             stopping,
             keys: key_source,

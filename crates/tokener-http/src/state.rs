@@ -43,6 +43,8 @@ pub struct AppState {
     /// In write-behind mode, how many records were written through because Redis refused them
     /// (read when `/metrics` is scraped, so the gauge is never stale).
     pub fallbacks: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+    /// In the durable modes, the group commit's counters (read when `/metrics` is scraped).
+    pub group_commit: Option<crate::storage::GroupStatsSource>,
     /// The issuer of the RFC 8414 metadata, if configured.
     pub public_url: Option<String>,
     /// How the service stores tokens, as reported by `GET /`.

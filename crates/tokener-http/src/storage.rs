@@ -9,7 +9,7 @@ use tokener_core::adapters::{
     InMemoryAuditLog, InMemoryClientRegistry, InMemoryKeyStore, InMemoryTokenStore,
 };
 use tokener_core::write_behind::{CachedClientRegistry, WriteBehindStore};
-use tokener_core::ReusedClients;
+use tokener_core::{group_commit, GroupLimits, GroupStats, ReusedClients};
 use tokener_core::{
     AuditLog, ClientRegistry, Clock, KeyStore, StoreError, SystemClock, TokenStore,
 };
@@ -39,9 +39,14 @@ pub struct Storage {
     pub audit: Arc<dyn AuditLog>,
     /// In write-behind mode, what the worker needs.
     pub write_behind: Option<WriteBehindParts>,
+    /// In the durable modes, what the group commit did (read when `/metrics` is scraped).
+    pub group_commit: Option<GroupStatsSource>,
     /// `in-memory` or `mongodb`, as shown on `GET /` and in the start-up log.
     pub mode: &'static str,
 }
+
+/// Reads the group commit's counters.
+pub type GroupStatsSource = Arc<dyn Fn() -> GroupStats + Send + Sync>;
 
 /// The queue and the permanent store the write-behind worker connects, and the store's
 /// count of records written through because the queue refused them.
@@ -68,6 +73,7 @@ impl Storage {
             keys: Arc::new(InMemoryKeyStore::new()),
             audit: Arc::new(InMemoryAuditLog::new()),
             write_behind: None,
+            group_commit: None,
             mode,
         }
     }
@@ -101,6 +107,11 @@ impl Storage {
                 // Every token request authenticates its client: reuse what the registry
                 // answered for a second rather than ask MongoDB (or Redis) each time.
                 storage.clients = Arc::new(ReusedClients::new(storage.clients));
+                // Concurrent issuances share one write: one `insert_many` (write-through) or
+                // one Redis pipeline (write-behind) per batch.
+                let (tokens, stats) = grouped(storage.tokens);
+                storage.tokens = tokens;
+                storage.group_commit = Some(stats);
                 Ok(storage)
             }
         }
@@ -189,6 +200,7 @@ impl Storage {
             hits: Arc::new(InMemoryHitCounter::new()),
             replay: Arc::new(InMemoryReplayCache::new()),
             write_behind: None,
+            group_commit: None,
             mode: "mongodb",
         })
     }
@@ -205,6 +217,19 @@ fn mongo_config(settings: &MongoSettings) -> MongoConfig {
         retention: settings.retention,
         ..defaults
     }
+}
+
+/// `tokens` behind group commit (see [`tokener_core::group_commit`]), and how to read its
+/// counters. The committer runs until the last handle of the store is dropped.
+fn grouped(tokens: Arc<dyn TokenStore>) -> (Arc<dyn TokenStore>, GroupStatsSource) {
+    let (store, committer) = group_commit(tokens, GroupLimits::default());
+    tokio::spawn(committer.run());
+    let store = Arc::new(store);
+    let stats = {
+        let store = store.clone();
+        Arc::new(move || store.stats()) as GroupStatsSource
+    };
+    (store, stats)
 }
 
 /// Deletes records of tokens expired longer than `retention` ago, every hour: in MongoDB where

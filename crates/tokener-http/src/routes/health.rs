@@ -89,7 +89,14 @@ fn render_metrics(state: &AppState) -> HttpResponse {
         state
             .metrics
             .writebehind_fallbacks
-            .set(i64::try_from(fallbacks()).unwrap_or(i64::MAX));
+            .set(gauge_value(fallbacks()));
+    }
+    if let Some(group_commit) = &state.group_commit {
+        let stats = group_commit();
+        let metrics = &state.metrics;
+        metrics.group_commit_batches.set(gauge_value(stats.batches));
+        metrics.group_commit_records.set(gauge_value(stats.records));
+        metrics.group_commit_waiting.set(gauge_value(stats.waiting));
     }
     HttpResponse::Ok()
         .insert_header((
@@ -97,4 +104,8 @@ fn render_metrics(state: &AppState) -> HttpResponse {
             "text/plain; version=0.0.4; charset=utf-8",
         ))
         .body(state.metrics.render())
+}
+
+fn gauge_value(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

@@ -9,6 +9,7 @@ mod audit;
 mod backoff;
 mod cli;
 mod contract;
+mod group_commit;
 mod helpers;
 mod home;
 mod keys;

@@ -9,7 +9,11 @@ use tokener_mongo::testing::{
     raw_client, service_var, unique_database, PrivateFerretDb, MONGODB_URI,
 };
 
-fn mongo_vars(uri: &str, database: &str, keys: &std::path::Path) -> HashMap<String, String> {
+pub(crate) fn mongo_vars(
+    uri: &str,
+    database: &str,
+    keys: &std::path::Path,
+) -> HashMap<String, String> {
     let mut vars = base_vars();
     vars.insert("TOKENER_MONGODB_URI".into(), uri.into());
     vars.insert("TOKENER_MONGODB_DATABASE".into(), database.into());
