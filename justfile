@@ -34,6 +34,7 @@ services-stop:
 bench:
     cargo bench -p tokener-core --bench mint_verify
     cargo bench -p tokener-core --bench client_assertion
+    cargo bench -p tokener-redis --bench record_codec
     cargo bench -p tokener-http --bench request_parsing
     cargo bench -p tokener-verify --features actix --bench middleware
     cargo bench -p tokener-verify --features guard --bench guard
