@@ -71,7 +71,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -461,12 +461,19 @@ def test_services() -> dict[str, str]:
     return _test_services_env
 
 
-def ferretdb_pid() -> int | None:
-    """The FerretDB that the test services run (to account for its CPU), if any."""
-    text = read_text(REPO / "target" / "test-services" / "ferretdb" / "pid")
+def test_service_pid(name: str) -> int | None:
+    """The pid of a server the test services run (`ferretdb`, `redis`), to account for its CPU."""
+    text = read_text(REPO / "target" / "test-services" / name / "pid")
     if text and text.strip().isdigit() and Path(f"/proc/{text.strip()}").exists():
         return int(text.strip())
     return None
+
+
+def database_pids(*names: str) -> dict[str, int]:
+    """Display name -> pid of each named test server that runs on this machine."""
+    labels = {"ferretdb": "FerretDB", "redis": "Redis"}
+    pids = {labels[n]: test_service_pid(n) for n in names}
+    return {label: pid for label, pid in pids.items() if pid is not None}
 
 
 @dataclass
@@ -474,7 +481,9 @@ class ModeSetup:
     env: dict[str, str]
     mongodb_uri: str | None = None
     database: str | None = None
-    db_pid: int | None = None  # the database server's pid, when it runs on this machine
+    # The database servers' pids by name ("FerretDB", "Redis"), when they run on this machine:
+    # their CPU is measured apart from the service's.
+    db_pids: dict[str, int] = field(default_factory=dict)
 
     def for_scenario(self, scenario: str) -> "ModeSetup":
         """The same, with a database of the scenario's own (none of another run's documents)."""
@@ -485,7 +494,7 @@ class ModeSetup:
         if "TOKENER_REDIS_URL" in env:
             # A queue and cache of the scenario's own, like its database.
             env["TOKENER_REDIS_PREFIX"] = database
-        return ModeSetup(env=env, mongodb_uri=self.mongodb_uri, database=database, db_pid=self.db_pid)
+        return ModeSetup(env=env, mongodb_uri=self.mongodb_uri, database=database, db_pids=self.db_pids)
 
 
 def setup_embedded(run_id: str) -> ModeSetup:
@@ -497,7 +506,7 @@ def setup_mongodb(run_id: str) -> ModeSetup:
     uri = services["TOKENER_TEST_MONGODB_URI"]
     database = f"tokener_bench_{run_id}"
     return ModeSetup(env={"TOKENER_MONGODB_URI": uri, "TOKENER_MONGODB_DATABASE": database},
-                     mongodb_uri=uri, database=database, db_pid=ferretdb_pid())
+                     mongodb_uri=uri, database=database, db_pids=database_pids("ferretdb"))
 
 
 def setup_writebehind(run_id: str) -> ModeSetup:
@@ -507,6 +516,7 @@ def setup_writebehind(run_id: str) -> ModeSetup:
     if not redis:
         raise Skip("scripts/test-services.sh printed no TOKENER_TEST_REDIS_URL")
     base.env["TOKENER_REDIS_URL"] = redis
+    base.db_pids = database_pids("ferretdb", "redis")
     return base
 
 
@@ -614,7 +624,7 @@ class Measured:
     load: LoadResult
     server_cpu_s: float | None
     loadgen_cpu_s: float
-    db_cpu_s: float | None
+    db_cpu_s: dict[str, float | None]  # by database server
     machine_busy_cpu_s: float
     other_top: dict[str, float]
     wall_s: float
@@ -628,7 +638,8 @@ class Measured:
 
     def to_json(self) -> dict:
         load = self.load
-        other = self.machine_busy_cpu_s - (self.server_cpu_s or 0) - self.loadgen_cpu_s - (self.db_cpu_s or 0)
+        databases = sum(v or 0 for v in self.db_cpu_s.values())
+        other = self.machine_busy_cpu_s - (self.server_cpu_s or 0) - self.loadgen_cpu_s - databases
         return {
             "kind": self.kind,
             "concurrency": self.concurrency,
@@ -652,8 +663,8 @@ class Measured:
             "server_cores_busy": _round(self.server_cpu_s / self.wall_s if self.server_cpu_s is not None else None, 2),
             "loadgen_cpu_s": round(self.loadgen_cpu_s, 3),
             "loadgen_cpu_s_per_1k": _round(self.per_1k(self.loadgen_cpu_s), 4),
-            "db_cpu_s": _round(self.db_cpu_s, 3),
-            "db_cpu_s_per_1k": _round(self.per_1k(self.db_cpu_s), 4),
+            "db_cpu_s": {name: _round(cpu, 3) for name, cpu in self.db_cpu_s.items()},
+            "db_cpu_s_per_1k": {name: _round(self.per_1k(cpu), 4) for name, cpu in self.db_cpu_s.items()},
             "machine_busy_cores": round(self.machine_busy_cpu_s / self.wall_s, 2) if self.wall_s else None,
             "other_cpu_s": round(other, 3),
             "other_busiest": self.other_top,
@@ -670,7 +681,7 @@ def measure(gen, service: Service, setup: ModeSetup, target: Target, *, kind: st
             duration: float, rate: float | None, raw_path: Path) -> Measured:
     table0 = process_cpu_table()
     cpu0 = proc_cpu_seconds(service.pid)
-    db0 = proc_cpu_seconds(setup.db_pid)
+    db0 = {name: proc_cpu_seconds(pid) for name, pid in setup.db_pids.items()}
     kids0 = children_cpu_seconds()
     busy0, _ = machine_cpu()
     t0 = time.monotonic()
@@ -679,10 +690,10 @@ def measure(gen, service: Service, setup: ModeSetup, target: Target, *, kind: st
     busy1, _ = machine_cpu()
     kids1 = children_cpu_seconds()
     cpu1 = proc_cpu_seconds(service.pid)
-    db1 = proc_cpu_seconds(setup.db_pid)
+    db1 = {name: proc_cpu_seconds(pid) for name, pid in setup.db_pids.items()}
     # Programs that ran alongside (a concurrent build shows up here; programs that started and
     # ended within the run, and kernel work charged to no process, only count in other_cpu_s).
-    others = busiest_others(table0, process_cpu_table(), {service.pid, setup.db_pid or -1, os.getpid()})
+    others = busiest_others(table0, process_cpu_table(), {service.pid, *setup.db_pids.values(), os.getpid()})
     return Measured(
         kind=kind,
         concurrency=concurrency,
@@ -690,7 +701,8 @@ def measure(gen, service: Service, setup: ModeSetup, target: Target, *, kind: st
         load=load,
         server_cpu_s=None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
         loadgen_cpu_s=kids1 - kids0,
-        db_cpu_s=None if db0 is None or db1 is None else db1 - db0,
+        db_cpu_s={name: None if db0[name] is None or db1[name] is None else db1[name] - db0[name]
+                  for name in setup.db_pids},
         machine_busy_cpu_s=busy1 - busy0,
         other_top=others,
         wall_s=wall,
@@ -946,7 +958,8 @@ def write_markdown(path: Path, report: dict) -> None:
         f"({report['wall_clock_s'] / 60:.1f} min with set-up{' and waiting for a quiet machine' if load['waited_s'] else ''}).",
         "",
         "Columns: latency in ms; errors = non-2xx responses + transport errors; CPU-s/1k = CPU-seconds per "
-        "1,000 requests of the service, the load generator and (mongodb) FerretDB; other CPU-s = CPU-seconds "
+        "1,000 requests of the service, the load generator and each database server on this machine (FerretDB, "
+        "Redis), apart; other CPU-s = CPU-seconds "
         "the rest of the machine used during the run (other programs, and kernel network work charged to no "
         "process; about ±1 s is accounting noise; higher values: the run was perturbed); peak RSS = the service's high-water mark since it "
         "started (each scenario starts a fresh service).",
@@ -960,9 +973,9 @@ def write_markdown(path: Path, report: dict) -> None:
             continue
         if mode.get("description"):
             lines += [mode["description"], ""]
-        has_db = any(r.get("db_cpu_s") is not None for s in mode["scenarios"] for r in s["runs"])
+        databases = sorted({name for s in mode["scenarios"] for r in s["runs"] for name in r.get("db_cpu_s") or {}})
         header = ["scenario", "kind", "req/s", "p50", "p90", "p99", "max", "errors", "CPU-s/1k service",
-                  "CPU-s/1k load gen"] + (["CPU-s/1k FerretDB"] if has_db else []) + ["other CPU-s", "peak RSS MiB"]
+                  "CPU-s/1k load gen"] + [f"CPU-s/1k {name}" for name in databases] + ["other CPU-s", "peak RSS MiB"]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
         for s in mode["scenarios"]:
@@ -972,8 +985,7 @@ def write_markdown(path: Path, report: dict) -> None:
                 row = [s["label"], kind, f"{r['rps']:.0f}", fmt_ms(lat["p50"]), fmt_ms(lat["p90"]),
                        fmt_ms(lat["p99"]), fmt_ms(lat["max"]), str(r["errors"]), fmt(r["server_cpu_s_per_1k"], 3),
                        fmt(r["loadgen_cpu_s_per_1k"], 3)]
-                if has_db:
-                    row.append(fmt(r["db_cpu_s_per_1k"], 3))
+                row += [fmt((r.get("db_cpu_s_per_1k") or {}).get(name), 3) for name in databases]
                 other = fmt(r["other_cpu_s"], 1)
                 if perturbed(r):
                     other += " *"
@@ -999,10 +1011,13 @@ def write_markdown(path: Path, report: dict) -> None:
             peak = next((r for r in s["runs"] if r["kind"] == "peak"), None)
             if floor and s["scenario"] in TOKEN_ISSUING and peak and peak.get("server_cpu_s_per_1k"):
                 per_token = peak["server_cpu_s_per_1k"] * 1000
-                ratios.append(f"{s['label']} {per_token:.0f} µs ({per_token / floor:.2f}×)")
+                databases = "".join(f", {name} {cpu * 1000:.0f} µs"
+                                    for name, cpu in sorted((peak.get("db_cpu_s_per_1k") or {}).items())
+                                    if cpu is not None)
+                ratios.append(f"{s['label']} {per_token:.0f} µs ({per_token / floor:.2f}×){databases}")
         if ratios:
             lines += ["", f"Service CPU per token at peak against the raw biscuit-auth mint measured in this run "
-                          f"({floor:.1f} µs): " + "; ".join(ratios) + "."]
+                          f"({floor:.1f} µs), and the database servers' CPU per token beside it: " + "; ".join(ratios) + "."]
         for s in mode["scenarios"]:
             for run in s.get("sustained", []):
                 lines += ["", f"Sustained {run['target_rps']:.0f} tokens/s for {report['settings']['sustain_duration_s']:g} s "
