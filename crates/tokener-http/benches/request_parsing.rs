@@ -125,6 +125,7 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
         trusted_proxies: Vec::new(),
         dependencies: Vec::new(),
         fallbacks: None,
+        group_commit: None,
         public_url: None,
         storage: "in-memory",
         stopping: tokio::sync::watch::channel(false).1,
