@@ -32,6 +32,8 @@ Load generator: `oha` (found on PATH or in target/tools/bin, else installed ther
 `cargo install oha --locked --root target/tools`, a few minutes), else `wrk` (fixed concurrency
 only: the fixed-rate runs are skipped, and the results say so).
 
+--binary PATH measures a given build as it is (an older commit's, for a before/after).
+
 Writes <out>/results.json (machine, versions, every run), <out>/results.md (a table per mode) and
 <out>/latency.svg (p99 latency against achieved throughput, one line per mode and scenario);
 load-generator output and service logs go to <out>/raw/.
@@ -208,7 +210,14 @@ def http(method: str, url: str, *, headers: dict | None = None, body: bytes | No
 # --- build, tools --------------------------------------------------------------------------------
 
 
-def ensure_binary() -> None:
+def ensure_binary(given: str | None) -> None:
+    global BINARY
+    if given:
+        # An older commit's build, to compare with: measured as it is, never rebuilt.
+        BINARY = Path(given).resolve()
+        if not BINARY.exists():
+            sys.exit(f"--binary {given}: no such file")
+        return
     # Always ask cargo: a stale binary would measure old code (cargo does nothing if fresh).
     log("building the release binary: cargo build --release -p tokener-http")
     subprocess.run(["cargo", "build", "--release", "-p", "tokener-http"], cwd=REPO, check=True)
@@ -1208,6 +1217,9 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--sustain-duration", type=float, default=60, help="seconds of each --sustain run")
     p.add_argument("--no-floor", action="store_true",
                    help="do not measure the raw mint cost (criterion) to compare the CPU per token with")
+    p.add_argument("--binary", default=None,
+                   help="measure this tokener binary instead of building target/release/tokener "
+                        "(e.g. an older commit's release build, for a before/after)")
     p.add_argument("--keep-db", action="store_true", help="keep the mongodb mode's database afterwards")
     p.add_argument("--render-only", action="store_true", help="only rewrite results.md and latency.svg from results.json")
     args = p.parse_args(argv)
@@ -1243,7 +1255,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     raw_dir = out / "raw"
     raw_dir.mkdir(parents=True, exist_ok=True)
-    ensure_binary()
+    ensure_binary(args.binary)
 
     gen = None
     notes = []
