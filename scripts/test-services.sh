@@ -204,7 +204,12 @@ start_ferretdb() {
         return 0
     fi
     for attempt in 1 2 3 4 5; do
-        port="$(free_port)"
+        # The port of the previous start when it is free again, so that a restart (the load
+        # harness restarts FerretDB to fold its SQLite write-ahead log) keeps the URI valid.
+        port="$(cat "$dir/port" 2>/dev/null || true)"
+        if [[ "$attempt" -gt 1 || ! "$port" =~ ^[0-9]+$ ]] || port_open "$port"; then
+            port="$(free_port)"
+        fi
         # setsid + closed stdio: the server must outlive this script and must not hold the pipe
         # of a `$(...)` that captures our output.
         setsid "$FERRETDB_BIN" \
