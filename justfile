@@ -38,7 +38,7 @@ bench:
     cargo bench -p tokener-http --bench request_parsing
     cargo bench -p tokener-verify --features actix --bench middleware
     cargo bench -p tokener-verify --features guard --bench guard
-    python3 bench/load.py --modes embedded,mongodb,writebehind --sustain 8000,6000,4000
+    python3 bench/load.py --modes embedded,mongodb,writebehind --sustain 1500,1000
 
 # The load harness alone (e.g. `just load --modes embedded --quick`).
 load *ARGS:
