@@ -33,6 +33,13 @@ Load generator: `oha` (found on PATH or in target/tools/bin, else installed ther
 only: the fixed-rate runs are skipped, and the results say so).
 
 --binary PATH measures a given build as it is (an older commit's, for a before/after).
+--profile records a CPU profile (`perf`, cpu-clock samples) of the service and the database
+servers during each peak run of the token scenario, into <out>/profiles/<mode>-token-peak-<program>.txt:
+the functions each program spends its samples in, so a bound set by FerretDB or Redis on this
+machine shows where.
+
+Before each scenario's first run the harness waits until the database servers have been idle
+for two seconds (a restarted FerretDB keeps working on its files for a while).
 
 Writes <out>/results.json (machine, versions, every run), <out>/results.md (a table per mode) and
 <out>/latency.svg (p99 latency against achieved throughput, one line per mode and scenario);
@@ -754,6 +761,101 @@ def restart_ferretdb(setup: ModeSetup) -> None:
         sys.exit("FerretDB came back on another port: the remaining scenarios cannot reach it")
 
 
+def wait_for_quiet_databases(setup: ModeSetup, *, below_cores: float = 0.05, within_s: float = 180.0) -> float | None:
+    """Waits until every database server of the mode has been idle for two 1 s windows in a row.
+
+    After a restart and a dropped database FerretDB keeps working for a while (0.1-0.3 ms of CPU per
+    request was seen at the first points of an introspection scenario that touches no database),
+    which takes cores from the service and makes that scenario measure the leftover. Returns the
+    seconds waited, or None when the servers did not go quiet within `within_s`.
+    """
+    pids = setup.db_pids
+    if not pids:
+        return 0.0
+    started = time.monotonic()
+    quiet_windows = 0
+    while time.monotonic() - started < within_s:
+        before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        time.sleep(1.0)
+        after = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        busy = max((after[n] - before[n]) for n in pids if before[n] is not None and after[n] is not None)
+        quiet_windows = quiet_windows + 1 if busy < below_cores else 0
+        if quiet_windows >= 2:
+            return round(time.monotonic() - started, 1)
+    return None
+
+
+class Profile:
+    """`perf record` of each given process during one run (cpu-clock samples, which a VM without
+    hardware counters still has): per process, its samples by component (Go package, Rust crate,
+    shared library, kernel) and its busiest functions."""
+
+    def __init__(self, pids: dict[str, int], duration: float, stem: Path):
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        # The middle of the run: not the load generator's ramp-up, not its end.
+        margin = min(1.0, duration / 4)
+        self.recordings = []
+        for name, pid in pids.items():
+            path = stem.parent / f"{stem.name}-{name}.txt"
+            data = path.with_suffix(".data")
+            proc = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-p", str(pid),
+                                     "-D", str(int(margin * 1000)), "-o", str(data),
+                                     "--", "sleep", f"{duration - margin:g}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.recordings.append((name, path, data, proc))
+
+    def finish(self) -> None:
+        for name, path, data, proc in self.recordings:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                log(f"  perf record of {name} failed: {err.decode(errors='replace').strip()[:300]}")
+                continue
+            report = command_output(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                                     "-F", "overhead,dso,sym", "-t", "\t", "--percent-limit", "0"])
+            data.unlink(missing_ok=True)
+            path.write_text(profile_summary(name, report))
+            log(f"  profile of {name}: {path}")
+
+
+def profile_component(dso: str, symbol: str) -> str:
+    """What a sampled function belongs to: the kernel, a shared library, or, inside the
+    program's own binary, its Go package or Rust crate."""
+    if dso == "[kernel.kallsyms]" or symbol.startswith("[k]"):
+        return "kernel"
+    name = symbol.removeprefix("[.]").strip()
+    if re.match(r"^lib.*\.so", dso) or name.startswith("0x"):
+        return dso
+    name = name.lstrip("<&*( ").removeprefix("mut ").removeprefix("dyn ")
+    if "::" in name:  # Rust: crate::module::item
+        return name.split("::", 1)[0]
+    # Go: an import path, then the package's name up to the first dot after the last slash.
+    head, _, tail = name.rpartition("/")
+    if "." not in tail:  # C (or assembly): no packages, the program itself
+        return dso
+    return (head + "/" if head else "") + tail.split(".", 1)[0]
+
+
+def profile_summary(name: str, report: str, top: int = 25) -> str:
+    rows = []
+    for line in report.splitlines():
+        parts = [part.strip() for part in line.split("\t")]
+        if len(parts) >= 3 and parts[0].endswith("%"):
+            rows.append((float(parts[0].rstrip("%")), parts[1].strip(), parts[2].strip()))
+    by_component: dict[str, float] = {}
+    for share, dso, symbol in rows:
+        key = profile_component(dso, symbol)
+        by_component[key] = by_component.get(key, 0.0) + share
+    samples = re.search(r"^# Samples: (\d+)", report, re.M)
+    count = f" ({samples.group(1)} samples at 499 Hz)" if samples else ""
+    out = [f"# {name}: share of its CPU samples{count}", "", "## by component", ""]
+    out += [f"{share:6.2f}%  {key}" for key, share in sorted(by_component.items(), key=lambda kv: -kv[1])
+            if share >= 0.5]
+    out += ["", f"## the {top} busiest functions", ""]
+    out += [f"{share:6.2f}%  {symbol.removeprefix('[.]').removeprefix('[k]').strip()}  ({dso})"
+            for share, dso, symbol in sorted(rows, key=lambda r: -r[0])[:top]]
+    return "\n".join(out) + "\n"
+
+
 def count_tokens(setup: ModeSetup) -> int | None:
     if not setup.mongodb_uri:
         return None
@@ -801,8 +903,20 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
                 f"errors {m.load.errors}, server CPU {fmt(m.per_1k(m.server_cpu_s), 3)} s/1k req")
             return m
 
+        quiet_s = wait_for_quiet_databases(setup)
+        if quiet_s is None:
+            notes.append("the database servers were still busy 180 s after the scenario was prepared")
+            log("  the database servers are still busy after 180 s: measuring anyway")
+        elif quiet_s > 2.5:
+            log(f"  waited {quiet_s} s for the database servers to go idle")
         warmup = one("warmup", args.warmup, None) if args.warmup > 0 else None
+        profile = None
+        if args.profile and scenario in args.profile_scenarios:
+            profile = Profile({"service": service.pid, **setup.db_pids}, args.duration,
+                              args.out_dir / "profiles" / f"{mode}-{scenario}-peak")
         peak = one("peak", args.duration, None)
+        if profile:
+            profile.finish()
         runs.append(peak)
         if gen.supports_rate:
             for fraction in RATE_FRACTIONS:
@@ -829,6 +943,7 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
             "warmup": warmup.to_json() if warmup else None,
             "runs": [m.to_json() for m in runs],
             "notes": notes,
+            "databases_quiet_after_s": quiet_s,
         }
         if sustained:
             result["sustained"] = sustained
@@ -1255,6 +1370,10 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--binary", default=None,
                    help="measure this tokener binary instead of building target/release/tokener "
                         "(e.g. an older commit's release build, for a before/after)")
+    p.add_argument("--profile", action="store_true",
+                   help="during each peak run of --profile-scenarios, record a CPU profile of the service and "
+                        "the database servers with `perf` (cpu-clock) into <out>/profiles/")
+    p.add_argument("--profile-scenarios", default="token", help="comma-separated scenarios --profile covers")
     p.add_argument("--keep-db", action="store_true", help="keep the mongodb mode's database afterwards")
     p.add_argument("--render-only", action="store_true", help="only rewrite results.md and latency.svg from results.json")
     args = p.parse_args(argv)
@@ -1273,16 +1392,20 @@ def parse_args(argv: list[str] | None = None):
     for m in args.modes:
         if m not in MODES:
             p.error(f"unknown mode {m!r}; known: {', '.join(MODES)}")
-    for s in args.scenarios:
+    args.profile_scenarios = [s.strip() for s in args.profile_scenarios.split(",") if s.strip()]
+    for s in args.scenarios + args.profile_scenarios:
         if s not in SCENARIOS:
             p.error(f"unknown scenario {s!r}; known: {', '.join(SCENARIOS)}")
+    if args.profile and not shutil.which("perf"):
+        p.error("--profile needs perf (Debian: apt-get install -y linux-perf)")
+    args.out_dir = Path(args.out).resolve()
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     invoked = time.monotonic()
     args = parse_args(argv)
-    out = Path(args.out).resolve()
+    out = args.out_dir
     if args.render_only:
         report = json.loads((out / "results.json").read_text())
         write_markdown(out / "results.md", report)
