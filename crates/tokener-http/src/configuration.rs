@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokener_core::token::KeySealer;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
 use tokener_core::{BackoffLimits, RateLimits};
+use tokener_mongo::WriteConcernSetting;
 
 /// The client created or updated at start.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct MongoSettings {
     pub timeout: Duration,
     /// How long records of expired tokens are kept (`TOKENER_RETENTION_SECONDS`); unset: forever.
     pub retention: Option<Duration>,
+    /// How many members hold a write before it counts (`TOKENER_MONGODB_WRITE_CONCERN`).
+    pub write_concern: WriteConcernSetting,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,9 @@ pub struct Settings {
     /// The prefix of every Redis key (`TOKENER_REDIS_PREFIX`, default `tokener`): instances
     /// sharing a prefix share one queue, cache and rate counters.
     pub redis_prefix: String,
+    /// How many Redis replicas must hold an enqueued token record before its 2xx
+    /// (`TOKENER_REDIS_WAIT_REPLICAS`, default 0: the primary's acknowledgement).
+    pub redis_wait_replicas: u32,
     /// This instance's name in the write-behind consumer group (`TOKENER_INSTANCE_NAME`;
     /// default `<hostname>-<port>`): unique per instance, stable across its restarts, so a
     /// restarted instance resumes its own pending entries at once.
@@ -179,11 +185,22 @@ impl Settings {
         let shutdown_seconds = number("TOKENER_SHUTDOWN_TIMEOUT_SECONDS", 1..=600).unwrap_or(30);
         let default_per_minute = number("TOKENER_RATE_LIMIT_PER_MINUTE", 1..=100_000_000);
         let max_backlog = number("TOKENER_MAX_BACKLOG", 1..=1_000_000_000).unwrap_or(100_000);
+        let redis_wait_replicas = number(
+            "TOKENER_REDIS_WAIT_REPLICAS",
+            0..=u64::from(tokener_redis::MAX_WAIT_REPLICAS),
+        )
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
         let memory_max_tokens = number("TOKENER_MEMORY_MAX_TOKENS", 1..=1_000_000_000)
             .map_or(DEFAULT_MEMORY_MAX_TOKENS, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
             });
         let retention = number("TOKENER_RETENTION_SECONDS", 0..=100 * 366 * 86_400);
+        let write_concern = var("TOKENER_MONGODB_WRITE_CONCERN")
+            .map_or(Ok(WriteConcernSetting::Auto), |text| text.parse())
+            .unwrap_or_else(|problem| {
+                problems.push(format!("TOKENER_MONGODB_WRITE_CONCERN {problem}"));
+                WriteConcernSetting::Auto
+            });
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
                 problems.push(
@@ -196,6 +213,7 @@ impl Settings {
                 database: var("TOKENER_MONGODB_DATABASE").unwrap_or_else(|| "tokener".into()),
                 timeout: Duration::from_millis(timeout_ms),
                 retention: retention.map(Duration::from_secs),
+                write_concern,
             })
         });
 
@@ -357,6 +375,7 @@ impl Settings {
                 mongodb,
                 redis_url,
                 redis_prefix,
+                redis_wait_replicas,
                 instance_name,
                 max_backlog,
                 memory_max_tokens,
@@ -422,9 +441,11 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_MONGODB_URI",
     "TOKENER_MONGODB_DATABASE",
     "TOKENER_MONGODB_TIMEOUT_MS",
+    "TOKENER_MONGODB_WRITE_CONCERN",
     "TOKENER_RETENTION_SECONDS",
     "TOKENER_REDIS_URL",
     "TOKENER_REDIS_PREFIX",
+    "TOKENER_REDIS_WAIT_REPLICAS",
     "TOKENER_INSTANCE_NAME",
     "TOKENER_MAX_BACKLOG",
     "TOKENER_MEMORY_MAX_TOKENS",
@@ -536,6 +557,58 @@ mod tests {
             );
             assert!(text.contains("TOKENER_LISTEN"), "reported with the others");
         }
+    }
+
+    #[test]
+    fn the_write_concern_is_read_and_an_unacknowledged_one_refused() {
+        let durable = [
+            ("TOKENER_MONGODB_URI", "mongodb://db/"),
+            (
+                "TOKENER_KEY_ENCRYPTION_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
+        let defaults = settings(&durable).unwrap();
+        assert_eq!(
+            defaults.mongodb.unwrap().write_concern,
+            WriteConcernSetting::Auto
+        );
+        let majority = [
+            &durable[..],
+            &[("TOKENER_MONGODB_WRITE_CONCERN", "majority")],
+        ]
+        .concat();
+        assert_eq!(
+            settings(&majority).unwrap().mongodb.unwrap().write_concern,
+            WriteConcernSetting::Majority
+        );
+        let none = [&durable[..], &[("TOKENER_MONGODB_WRITE_CONCERN", "0")]].concat();
+        let text = settings(&none).unwrap_err().to_string();
+        assert!(
+            text.contains("TOKENER_MONGODB_WRITE_CONCERN must be auto, majority"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_redis_replica_wait_is_read_and_bounded() {
+        let write_behind = [
+            ("TOKENER_MONGODB_URI", "mongodb://db/"),
+            ("TOKENER_REDIS_URL", "redis://cache:6379/"),
+            (
+                "TOKENER_KEY_ENCRYPTION_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
+        assert_eq!(settings(&write_behind).unwrap().redis_wait_replicas, 0);
+        let one = [&write_behind[..], &[("TOKENER_REDIS_WAIT_REPLICAS", "1")]].concat();
+        assert_eq!(settings(&one).unwrap().redis_wait_replicas, 1);
+        let too_many = [&write_behind[..], &[("TOKENER_REDIS_WAIT_REPLICAS", "17")]].concat();
+        let text = settings(&too_many).unwrap_err().to_string();
+        assert!(
+            text.contains("TOKENER_REDIS_WAIT_REPLICAS must be a whole number from 0 to 16"),
+            "{text}"
+        );
     }
 
     #[test]

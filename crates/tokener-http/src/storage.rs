@@ -129,6 +129,7 @@ impl Storage {
         let mut storage = Self::mongodb(mongo).await?;
         let config = RedisConfig {
             key_prefix: settings.redis_prefix.clone(),
+            wait_replicas: settings.redis_wait_replicas,
             ..RedisConfig::new(url)
         };
         let redacted = config.redacted_url();
@@ -215,6 +216,7 @@ fn mongo_config(settings: &MongoSettings) -> MongoConfig {
         server_selection_timeout: defaults.server_selection_timeout.min(settings.timeout),
         connect_timeout: defaults.connect_timeout.min(settings.timeout),
         retention: settings.retention,
+        write_concern: settings.write_concern,
         ..defaults
     }
 }

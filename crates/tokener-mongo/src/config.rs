@@ -1,5 +1,6 @@
 //! Where the store connects and how long it waits.
 
+use crate::write_concern::WriteConcernSetting;
 use mongodb::options::ClientOptions;
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +14,8 @@ use std::time::Duration;
 #[derive(Clone, PartialEq, Eq)]
 pub struct MongoConfig {
     /// The connection string, e.g. `mongodb://user:pass@db1,db2/?replicaSet=rs0&tls=true`.
-    /// Credentials, TLS, replica set, write concern and read preference all come from here.
+    /// Credentials, TLS, replica set and read preference come from here, and the write concern
+    /// unless [`Self::write_concern`] overrides it.
     /// Never logged as is: `Debug` masks the password.
     ///
     /// Default: `mongodb://127.0.0.1:27017/`.
@@ -85,6 +87,15 @@ pub struct MongoConfig {
     ///
     /// Default: `tokener`.
     pub app_name: String,
+
+    /// How many members must hold every write, journaled, before it counts as done: what a
+    /// 2xx (write-through) and the write-behind worker's acknowledgement rest on. The server
+    /// waits for the members at most `operation_timeout * 4/5`.
+    ///
+    /// Default: [`WriteConcernSetting::Auto`]: the connection string's `w=` if it gives one,
+    /// else `majority` on a replica set or sharded cluster, so that an acknowledged record
+    /// survives a primary failover.
+    pub write_concern: WriteConcernSetting,
 }
 
 impl MongoConfig {
@@ -139,6 +150,13 @@ impl MongoConfig {
         options.min_pool_size = Some(self.min_pool_size);
     }
 
+    /// How long the server may wait for the members a write concern asks for: less than the
+    /// operation bound, so that a missing member is reported as the server's write concern
+    /// error rather than as a bare timeout.
+    pub(crate) fn write_concern_wait(&self) -> Duration {
+        self.operation_timeout * 4 / 5
+    }
+
     /// `uri` with its password (if any) masked.
     pub fn redacted_uri(&self) -> String {
         match password_span(&self.uri) {
@@ -176,6 +194,7 @@ impl Default for MongoConfig {
             min_pool_size: 2,
             retention: None,
             app_name: "tokener".into(),
+            write_concern: WriteConcernSetting::Auto,
         }
     }
 }
@@ -193,6 +212,7 @@ impl fmt::Debug for MongoConfig {
             .field("min_pool_size", &self.min_pool_size)
             .field("retention", &self.retention)
             .field("app_name", &self.app_name)
+            .field("write_concern", &self.write_concern)
             .finish()
     }
 }

@@ -27,6 +27,10 @@
 //! [`MongoConfig::operation_timeout`], and every driver error becomes a
 //! [`tokener_core::StoreError`] inside this crate.
 //!
+//! Every write uses one write concern, chosen at connect from [`MongoConfig::write_concern`] and
+//! the deployment the server reports (`majority` with journal on a replica set by default): see
+//! [`WriteConcernSetting`].
+//!
 //! One difference remains: MongoDB applies a conditional single-document update atomically,
 //! FerretDB 1.x does not. On FerretDB, concurrent revocations of the same token may each be
 //! told `Revoked` and the last time written is kept (the token is revoked either way); on
@@ -42,6 +46,7 @@ mod indexes;
 mod keys;
 mod store;
 mod tokens;
+mod write_concern;
 
 pub use audit::MongoAuditLog;
 pub use clients::MongoClientRegistry;
@@ -49,6 +54,7 @@ pub use config::MongoConfig;
 pub use keys::MongoKeyStore;
 pub use store::MongoStore;
 pub use tokens::MongoTokenStore;
+pub use write_concern::{Deployment, WriteConcernSetting};
 
 #[cfg(feature = "test-support")]
 pub mod testing;

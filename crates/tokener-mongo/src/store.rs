@@ -8,8 +8,9 @@ use crate::errors::{bounded, to_store_error};
 use crate::indexes;
 use crate::keys::MongoKeyStore;
 use crate::tokens::MongoTokenStore;
+use crate::write_concern::{self, Deployment};
 use mongodb::bson::doc;
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, DatabaseOptions};
 use mongodb::{Client, Collection, Database};
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct MongoStore {
     shared: Arc<Shared>,
     retention: Option<Duration>,
     ttl_index: bool,
+    deployment: Deployment,
+    write_concern: String,
 }
 
 impl MongoStore {
@@ -70,12 +73,38 @@ impl MongoStore {
             ))
         })?;
         config.apply_to(&mut options);
+        let uri_concern = options.write_concern.clone();
         let client = Client::with_options(options).map_err(|e| {
             let error = to_store_error("create MongoDB client", &e);
             StoreError::unavailable(config.scrub(&error.to_string()))
         })?;
 
-        let database = client.database(&config.database);
+        // The driver connects lazily; `hello` makes an unreachable server fail here, with the
+        // driver's explanation, rather than in the first index operation, and tells what the
+        // server is part of, on which the write concern depends.
+        let hello = bounded(
+            config.operation_timeout,
+            "hello",
+            client
+                .database(&config.database)
+                .run_command(doc! { "hello": 1 }),
+        )
+        .await?;
+        let deployment = Deployment::from_hello(&hello);
+        let concern = config
+            .write_concern
+            .resolve(
+                deployment,
+                uri_concern.as_ref(),
+                config.write_concern_wait(),
+            )
+            .map_err(|e| StoreError::unavailable(format!("MongoDB write concern: {e}")))?;
+        let write_concern = write_concern::describe(&concern);
+
+        let database = client.database_with_options(
+            &config.database,
+            DatabaseOptions::builder().write_concern(concern).build(),
+        );
         let shared = Arc::new(Shared {
             tokens: database.collection(TOKENS),
             clients: database.collection(CLIENTS),
@@ -83,9 +112,6 @@ impl MongoStore {
             operation_timeout: config.operation_timeout,
         });
 
-        // The driver connects lazily; a ping makes an unreachable server fail here, with the
-        // driver's explanation, rather than in the first index operation.
-        ping(&shared).await?;
         let ttl_index = indexes::ensure_indexes(&shared, config.retention).await?;
 
         tracing::info!(
@@ -93,12 +119,16 @@ impl MongoStore {
             database = %config.database,
             ttl_index,
             retention_secs = config.retention.map(|r| r.as_secs()),
+            %deployment,
+            %write_concern,
             "connected to MongoDB"
         );
         Ok(Self {
             shared,
             retention: config.retention,
             ttl_index,
+            deployment,
+            write_concern,
         })
     }
 
@@ -148,6 +178,16 @@ impl MongoStore {
         self.retention.filter(|_| !self.ttl_index)
     }
 
+    /// What the server said it is part of when the store connected.
+    pub fn deployment(&self) -> Deployment {
+        self.deployment
+    }
+
+    /// The write concern every write uses, e.g. `w=majority j=true wtimeout=4000ms`.
+    pub fn write_concern(&self) -> &str {
+        &self.write_concern
+    }
+
     /// The database name in use.
     pub fn database_name(&self) -> &str {
         self.shared.database.name()
@@ -161,6 +201,8 @@ impl fmt::Debug for MongoStore {
             .field("operation_timeout", &self.shared.operation_timeout)
             .field("retention", &self.retention)
             .field("ttl_index", &self.ttl_index)
+            .field("deployment", &self.deployment)
+            .field("write_concern", &self.write_concern)
             .finish_non_exhaustive()
     }
 }

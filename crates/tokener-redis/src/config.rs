@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+/// The most replicas an enqueue can wait for: more than any Redis deployment keeps per primary.
+pub const MAX_WAIT_REPLICAS: u32 = 16;
+
 /// How to reach Redis, the key layout, and how patient to be.
 ///
 /// Every key this crate touches starts with `key_prefix` followed by `:`, so several
@@ -82,6 +85,16 @@ pub struct RedisConfig {
     ///
     /// Default: false (a warning), so that development set-ups work; set it in production.
     pub require_durability: bool,
+
+    /// How many replicas must hold an enqueued record before it counts as enqueued (Redis
+    /// `WAIT`, in the same round trip as the records): with 1 or more, a write-behind 2xx
+    /// means the record is on two machines, so a primary lost with its disk loses no token.
+    /// Replicas that do not confirm within `command_timeout` fail the enqueue (the caller then
+    /// writes the records to MongoDB itself). Each waiting enqueue holds a connection of its own
+    /// for that round trip, so the other operations never queue behind a `WAIT`.
+    ///
+    /// Default: 0: the primary's own acknowledgement (its AOF, under `appendfsync always`).
+    pub wait_replicas: u32,
 }
 
 impl RedisConfig {
@@ -117,6 +130,9 @@ impl RedisConfig {
         }
         if self.pool_size == 0 {
             return Err("pool_size must be at least 1".into());
+        }
+        if self.wait_replicas > MAX_WAIT_REPLICAS {
+            return Err(format!("wait_replicas must be at most {MAX_WAIT_REPLICAS}"));
         }
         for (name, value) in [
             ("connect_timeout", self.connect_timeout),
@@ -172,6 +188,7 @@ impl Default for RedisConfig {
             command_timeout: Duration::from_secs(2),
             client_ttl: Duration::from_secs(60),
             require_durability: false,
+            wait_replicas: 0,
         }
     }
 }
@@ -189,6 +206,7 @@ impl fmt::Debug for RedisConfig {
             .field("command_timeout", &self.command_timeout)
             .field("client_ttl", &self.client_ttl)
             .field("require_durability", &self.require_durability)
+            .field("wait_replicas", &self.wait_replicas)
             .finish()
     }
 }
@@ -258,5 +276,10 @@ mod tests {
             ..RedisConfig::default()
         };
         assert!(no_timeout.validate().is_err());
+        let too_many_replicas = RedisConfig {
+            wait_replicas: MAX_WAIT_REPLICAS + 1,
+            ..RedisConfig::default()
+        };
+        assert!(too_many_replicas.validate().is_err());
     }
 }

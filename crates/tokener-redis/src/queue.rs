@@ -65,14 +65,57 @@ impl RedisQueue {
 
     /// Appends a raw payload as is (tests use it to make a poison entry).
     pub(crate) async fn push_raw(&self, payload: Vec<u8>) -> Result<EntryId, StoreError> {
+        let mut ids = self.append(vec![payload]).await?;
+        Ok(ids.remove(0))
+    }
+
+    /// Appends the payloads in one round trip and returns their entry ids once they are as
+    /// durable as configured: on the primary (its AOF, under `appendfsync always`, is written
+    /// before it replies), and on [`crate::RedisConfig::wait_replicas`] replicas.
+    async fn append(&self, payloads: Vec<Vec<u8>>) -> Result<Vec<EntryId>, StoreError> {
         let stream = self.shared.stream_key.clone();
-        let id: String = self
+        let replicas = self.shared.config.wait_replicas;
+        let wait = self.shared.config.command_timeout;
+        // A `WAIT` at the end covers every write before it on the connection. Waiting on a
+        // connection of its own (a non-zero `extra`) keeps other callers' commands from
+        // queueing behind it on the shared one.
+        let extra = if replicas > 0 { wait } else { Duration::ZERO };
+        let (ids, confirmed): (Vec<String>, Option<u32>) = self
             .shared
-            .run("enqueue", Duration::ZERO, |mut c| async move {
-                xadd(&stream, &payload).query_async(&mut c).await
+            .run("enqueue", extra, |mut c| {
+                let mut pipe = redis::pipe();
+                for payload in &payloads {
+                    pipe.add_command(xadd(&stream, payload));
+                }
+                if replicas > 0 {
+                    pipe.cmd("WAIT").arg(replicas).arg(wait_millis(wait));
+                }
+                async move {
+                    let mut replies: Vec<Value> = pipe.query_async(&mut c).await?;
+                    let confirmed = if replicas > 0 {
+                        replies
+                            .pop()
+                            .map(redis::from_redis_value::<u32>)
+                            .transpose()?
+                    } else {
+                        None
+                    };
+                    let ids = replies
+                        .into_iter()
+                        .map(redis::from_redis_value::<String>)
+                        .collect::<Result<_, _>>()?;
+                    Ok((ids, confirmed))
+                }
             })
             .await?;
-        Ok(EntryId::new(id))
+        if let Some(count) = confirmed.filter(|&count| count < replicas) {
+            return Err(StoreError::unavailable(format!(
+                "enqueue: {count} of the {replicas} replicas asked for confirmed the records \
+                 within {} ms",
+                wait.as_millis()
+            )));
+        }
+        Ok(ids.into_iter().map(EntryId::new).collect())
     }
 
     /// Runs a group command; if the group is gone (`NOGROUP`), recreates it and runs it again.
@@ -155,7 +198,12 @@ fn xadd(stream: &str, payload: &[u8]) -> redis::Cmd {
 
 fn block_millis(block: Duration) -> Option<u64> {
     // BLOCK 0 means "forever" to Redis: no wait is expressed by leaving BLOCK out.
-    (!block.is_zero()).then(|| u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+    (!block.is_zero()).then(|| wait_millis(block))
+}
+
+/// A wait in the milliseconds `BLOCK` and `WAIT` take, at least 1 (0 means "forever" to both).
+fn wait_millis(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 #[async_trait]
@@ -174,18 +222,7 @@ impl RecordQueue for RedisQueue {
             .iter()
             .map(encode_record)
             .collect::<Result<Vec<_>, _>>()?;
-        let stream = self.shared.stream_key.clone();
-        // One pipeline for the batch: the XADDs share a round trip and, under
-        // `appendfsync always`, one fsync before the replies.
-        self.shared
-            .run("enqueue", Duration::ZERO, |mut c| {
-                let mut pipe = redis::pipe();
-                for payload in &payloads {
-                    pipe.add_command(xadd(&stream, payload)).ignore();
-                }
-                async move { pipe.query_async::<()>(&mut c).await }
-            })
-            .await
+        self.append(payloads).await.map(drop)
     }
 
     async fn read(

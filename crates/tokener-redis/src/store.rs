@@ -250,10 +250,41 @@ impl RedisStore {
                 tracing::warn!(redis = %store.shared.config.redacted_url(), "{problem}");
             }
         }
+        let wanted = store.shared.config.wait_replicas;
+        if wanted > 0 {
+            let online = store.connected_replicas().await?;
+            if online < wanted {
+                // Not refused: replicas may still be joining. Until they do, every enqueue
+                // fails and write-behind writes its records through to MongoDB.
+                tracing::warn!(
+                    redis = %store.shared.config.redacted_url(), online, wanted,
+                    "fewer replicas are online than enqueues wait for"
+                );
+            }
+        }
         Ok(Self {
             durability,
             ..store
         })
+    }
+
+    /// How many replicas of this primary are online: connected and past their initial sync
+    /// (the `slaveN:…,state=online,…` lines of `INFO replication`), so able to confirm a `WAIT`.
+    pub async fn connected_replicas(&self) -> Result<u32, StoreError> {
+        let info: String = self
+            .shared
+            .run("read replication", Duration::ZERO, |mut c| async move {
+                redis::cmd("INFO")
+                    .arg("replication")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let online = info
+            .lines()
+            .filter(|line| line.starts_with("slave") && line.contains("state=online"))
+            .count();
+        Ok(u32::try_from(online).unwrap_or(u32::MAX))
     }
 
     /// The write-behind queue (a stream with a consumer group).

@@ -135,15 +135,28 @@ pub async fn dead_letters(store: &RedisStore) -> Vec<Vec<(String, String)>> {
 pub struct PrivateRedis {
     binary: String,
     process: PrivateProcess,
+    /// The port of the primary this server replicates, if it is a replica.
+    primary: Option<u16>,
 }
 
 impl PrivateRedis {
     /// `None` when the test should be skipped.
     pub async fn start() -> Option<Self> {
+        Self::start_as(None).await
+    }
+
+    /// A replica of `primary` (which it starts copying at once; see
+    /// [`crate::RedisStore::connected_replicas`] on the primary to wait for its sync).
+    pub async fn start_replica_of(primary: &PrivateRedis) -> Option<Self> {
+        Self::start_as(Some(primary.port)).await
+    }
+
+    async fn start_as(primary: Option<u16>) -> Option<Self> {
         let binary = service_var(REDIS_BIN)?;
         let mut server = Self {
             binary,
             process: PrivateProcess::new("redis"),
+            primary,
         };
         server.restart().await;
         Some(server)
@@ -169,6 +182,9 @@ impl PrivateRedis {
             ])
             .arg("--dir")
             .arg(&self.dir);
+        if let Some(primary) = self.primary {
+            command.args(["--replicaof", "127.0.0.1", &primary.to_string()]);
+        }
         self.process.spawn(command).await;
         // Accepting connections is not answering: while loading the AOF Redis says LOADING.
         let deadline = Instant::now() + Duration::from_secs(20);
