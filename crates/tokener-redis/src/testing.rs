@@ -11,7 +11,7 @@
 pub use tokener_core::testing::{free_port, service_var, wait_for_port, PrivateProcess};
 
 use crate::{RedisConfig, RedisQueue, RedisStore};
-use deadpool_redis::redis;
+use deadpool_redis::redis::{self, Value};
 use std::time::{Duration, Instant};
 use tokener_core::{EntryId, StoreError};
 
@@ -102,6 +102,31 @@ pub async fn push_raw_payload(queue: &RedisQueue, payload: &[u8]) -> EntryId {
         .push_raw(payload.to_vec())
         .await
         .expect("append a raw entry")
+}
+
+/// How many entries each consumer of the queue's group holds pending (delivered, not yet
+/// acknowledged), by consumer name (`XPENDING` summary form).
+pub async fn pending_by_consumer(store: &RedisStore) -> std::collections::BTreeMap<String, u64> {
+    let (key, group) = (
+        store.shared.stream_key.clone(),
+        store.shared.config.group.clone(),
+    );
+    let (_, _, _, consumers): (u64, Value, Value, Option<Vec<(String, String)>>) = store
+        .shared
+        .run("read pending entries", Duration::ZERO, |mut c| async move {
+            redis::cmd("XPENDING")
+                .arg(&key)
+                .arg(&group)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+        .expect("XPENDING");
+    consumers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, count)| (name, count.parse().expect("a count")))
+        .collect()
 }
 
 /// The dead-letter stream's entries as (field, value) lists, oldest first (values decoded

@@ -12,6 +12,7 @@ mod contract;
 mod group_commit;
 mod helpers;
 mod home;
+mod instances;
 mod keys;
 mod memory_bound;
 mod mongodb;

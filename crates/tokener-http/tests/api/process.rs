@@ -81,6 +81,12 @@ impl Service {
         self.child.id()
     }
 
+    /// SIGKILL: no drain, no goodbye.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+
     pub(crate) fn logs(&self) -> String {
         let mut text = String::new();
         std::fs::File::open(&self.log)
