@@ -111,7 +111,9 @@ pub async fn pending_by_consumer(store: &RedisStore) -> std::collections::BTreeM
         store.shared.stream_key.clone(),
         store.shared.config.group.clone(),
     );
-    let (_, _, _, consumers): (u64, Value, Value, Option<Vec<(String, String)>>) = store
+    // The summary reply: count, smallest id, greatest id, [[consumer, count as text], ...].
+    type Summary = (u64, Value, Value, Option<Vec<(String, String)>>);
+    let (_, _, _, consumers): Summary = store
         .shared
         .run("read pending entries", Duration::ZERO, |mut c| async move {
             redis::cmd("XPENDING")
