@@ -223,6 +223,62 @@ async fn verify_sees_revocation_and_expiry() {
     assert!(matches!(err, VerifyFailure::Invalid(VerifyError::Expired)));
 }
 
+/// A token verified once is judged from cached claims afterwards: every judgement but the
+/// signature must still be made, each of these after the first verification cached it.
+#[tokio::test]
+async fn a_cached_verification_is_judged_again_on_every_use() {
+    let f = fixture(TtlPolicy::default());
+    let (_, secret) = f.clients.create(id("billing"), grants()).await.unwrap();
+    let issued = f
+        .tokens
+        .issue(&id("billing"), &secret, IssueRequest::default())
+        .await
+        .unwrap();
+    let verify = |options: VerifyOptions| {
+        let bearer = issued.bearer.clone();
+        let tokens = &f.tokens;
+        async move { tokens.verify(&bearer, &options).await }
+    };
+    verify(VerifyOptions::default()).await.unwrap();
+    let other_audience = VerifyOptions::default().audience("payments".parse().unwrap());
+    assert!(matches!(
+        verify(other_audience).await,
+        Err(VerifyFailure::Invalid(VerifyError::WrongAudience))
+    ));
+    let other_scope = VerifyOptions::default().scope("orders:admin".parse().unwrap());
+    assert!(matches!(
+        verify(other_scope).await,
+        Err(VerifyFailure::Invalid(VerifyError::MissingScope))
+    ));
+    let own_audience = VerifyOptions::default().audience("orders".parse().unwrap());
+    verify(own_audience).await.unwrap();
+
+    f.tokens.revoke_client(&id("billing")).await.unwrap();
+    assert!(matches!(
+        verify(VerifyOptions::default()).await,
+        Err(VerifyFailure::Invalid(VerifyError::Revoked))
+    ));
+}
+
+#[tokio::test]
+async fn a_cached_verification_ends_with_the_keys_it_was_checked_against() {
+    let f = fixture(TtlPolicy::default());
+    let (_, secret) = f.clients.create(id("billing"), grants()).await.unwrap();
+    let issued = f
+        .tokens
+        .issue(&id("billing"), &secret, IssueRequest::default())
+        .await
+        .unwrap();
+    let options = VerifyOptions::default();
+    f.tokens.verify(&issued.bearer, &options).await.unwrap();
+    // A ring generated anew: same key id, another key.
+    f.tokens.replace_keys(Arc::new(KeyRing::generate()));
+    assert!(matches!(
+        f.tokens.verify(&issued.bearer, &options).await,
+        Err(VerifyFailure::Invalid(VerifyError::BadSignature))
+    ));
+}
+
 #[tokio::test]
 async fn client_service_create_is_unique_and_ensure_updates() {
     let f = fixture(TtlPolicy::default());

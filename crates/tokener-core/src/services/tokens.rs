@@ -7,7 +7,10 @@ use crate::domain::{
     Revocation, RevocationEntry, Scope, SecretHash, TokenClaims, TokenId, TokenRecord, Ttl,
 };
 use crate::ports::{ClientRegistry, RevokeOutcome, StoreError, TokenStore};
-use crate::token::{mint, KeyRing, MintError, MintInput, Verifier, VerifyError, VerifyOptions};
+use crate::token::{
+    judge_claims, mint, KeyRing, MintError, MintInput, VerificationCache, Verifier, VerifyError,
+    VerifyOptions,
+};
 use arc_swap::ArcSwap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -141,7 +144,13 @@ pub struct TokenService<S, C> {
     /// Every unexpired revocation, kept within a poll of the store: verification asks it, not
     /// the store.
     revocations: RevocationSync,
+    /// Claims of tokens introspected before: resource servers ask about the same bearer for
+    /// its whole life, and a hit skips the signature check.
+    verified: VerificationCache,
 }
+
+/// Tokens whose verified claims introspection keeps (about 300 bytes each).
+pub const INTROSPECTION_CACHE_ENTRIES: usize = 100_000;
 
 impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
     pub fn new(
@@ -159,6 +168,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             ttl,
             decoy: ClientSecret::generate().hash(),
             revocations: RevocationSync::new(Arc::new(RevocationState::new())),
+            verified: VerificationCache::new(INTROSPECTION_CACHE_ENTRIES),
         }
     }
 
@@ -214,7 +224,12 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
     /// Signs and verifies with `ring` from now on (a reloaded or changed key store ring).
     pub fn replace_keys(&self, ring: Arc<KeyRing>) {
         let loaded = LoadedKeys::new(ring, self.clock.now(), self.ttl.max.as_duration());
-        self.keys.store(Arc::new(loaded));
+        let before = self.keys.swap(Arc::new(loaded));
+        // A cached verdict holds only for the keys it was checked against (a key withdrawn,
+        // or a ring replaced whole).
+        if before.verifier.keys() != self.keys.load().verifier.keys() {
+            self.verified.clear();
+        }
     }
 
     pub fn ttl_policy(&self) -> TtlPolicy {
@@ -391,15 +406,33 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
     }
 
     /// Verifies a bearer token: signature, expiry, revocation (token ids and client-wide
-    /// entries, from the revocation state), `options` and every block's checks.
+    /// entries, from the revocation state), `options` and every block's checks. A token
+    /// verified before is judged from its cached claims: everything but the signature again.
     pub async fn verify(
         &self,
         bearer: &str,
         options: &VerifyOptions,
     ) -> Result<TokenClaims, VerifyFailure> {
-        let parsed = self.keys.load().verifier.parse(bearer, self.clock.now())?;
+        let now = self.clock.now();
+        let key = VerificationCache::key(bearer);
+        if let Some(claims) = self.verified.get(&key) {
+            let revoked = self.fresh_revocations().await?.is_revoked(&claims);
+            judge_claims(&claims, options, revoked, now)?;
+            return Ok(TokenClaims::clone(&claims));
+        }
+        let keys = self.keys.load_full();
+        let parsed = keys.verifier.parse(bearer, now)?;
         let revoked = self.fresh_revocations().await?.is_revoked(parsed.claims());
-        Ok(parsed.judge(options, revoked)?)
+        // Cached only once judged without the request's options: a token that lacks this
+        // audience or scope is still a good token for the next question.
+        let claims = parsed.judge(&VerifyOptions::default(), revoked)?;
+        judge_claims(&claims, options, false, now)?;
+        self.verified.insert(key, bearer, Arc::new(claims.clone()));
+        if !Arc::ptr_eq(&keys, &*self.keys.load()) {
+            // The keys changed while this token was checked: the clear may have run first.
+            self.verified.remove(&key);
+        }
+        Ok(claims)
     }
 }
 

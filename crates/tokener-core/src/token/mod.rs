@@ -1,12 +1,14 @@
 //! Biscuit tokens: keys, minting, verification.
 
+mod cache;
 mod keys;
 mod mint;
 mod verify;
 
+pub use cache::{CacheKey, VerificationCache};
 pub use keys::sealing::{KeySealer, SealError, MIN_SECRET_CHARS};
 pub use keys::{
     parse_public_key, KeyError, KeyLifecycle, KeyRing, KeyStatus, PublicKeySet, SigningKey,
 };
 pub use mint::{mint, MintError, MintInput, Minted};
-pub use verify::{ParsedToken, Verifier, VerifyError, VerifyOptions, MAX_BEARER_LEN};
+pub use verify::{judge_claims, ParsedToken, Verifier, VerifyError, VerifyOptions, MAX_BEARER_LEN};

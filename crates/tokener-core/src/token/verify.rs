@@ -92,6 +92,11 @@ impl Verifier {
         }
     }
 
+    /// The keys whose signatures are accepted.
+    pub fn keys(&self) -> &PublicKeySet {
+        &self.keys
+    }
+
     /// Token ids to reject (from `GET /revocations`).
     pub fn with_revoked(mut self, revoked: impl IntoIterator<Item = TokenId>) -> Self {
         self.revoked.extend(revoked);
@@ -211,24 +216,36 @@ impl ParsedToken {
         options: &VerifyOptions,
         revoked: bool,
     ) -> Result<TokenClaims, VerifyError> {
-        let (claims, now) = (self.claims, self.now);
-        if revoked {
-            return Err(VerifyError::Revoked);
-        }
-        if claims.expires_at < now {
-            return Err(VerifyError::Expired);
-        }
-        if let Some(aud) = &options.audience {
-            if !claims.audiences.contains(aud) {
-                return Err(VerifyError::WrongAudience);
-            }
-        }
-        if !options.scopes.iter().all(|s| claims.scopes.contains(s)) {
-            return Err(VerifyError::MissingScope);
-        }
+        judge_claims(&self.claims, options, revoked, self.now)?;
         self.authorizer.authorize().map_err(classify)?;
-        Ok(claims)
+        Ok(self.claims)
     }
+}
+
+/// Judges claims as of `now`: revocation (as decided by the caller), expiry, then `options`.
+/// What [`ParsedToken::judge`] asks before the blocks' checks, and all a cache hit is asked
+/// (a cached token has no block but the authority's, whose checks its claims already state).
+pub fn judge_claims(
+    claims: &TokenClaims,
+    options: &VerifyOptions,
+    revoked: bool,
+    now: Timestamp,
+) -> Result<(), VerifyError> {
+    if revoked {
+        return Err(VerifyError::Revoked);
+    }
+    if claims.expires_at < now {
+        return Err(VerifyError::Expired);
+    }
+    if let Some(aud) = &options.audience {
+        if !claims.audiences.contains(aud) {
+            return Err(VerifyError::WrongAudience);
+        }
+    }
+    if !options.scopes.iter().all(|s| claims.scopes.contains(s)) {
+        return Err(VerifyError::MissingScope);
+    }
+    Ok(())
 }
 
 fn classify(e: BiscuitError) -> VerifyError {

@@ -2,7 +2,6 @@
 //! by background tasks, so the request path reads memory only.
 
 mod builder;
-mod cache;
 mod discovery;
 mod error;
 mod feed_poll;
@@ -22,7 +21,7 @@ pub use stats::VerifierStats;
 
 use crate::Requirements;
 use arc_swap::ArcSwap;
-use cache::VerificationCache;
+use tokener_core::token::VerificationCache;
 use freshness::Freshness;
 use keys::{Fetched, KeyFetcher};
 use refetch::RefetchGate;

@@ -1,7 +1,7 @@
 //! What the request path and the background tasks share: the current keys, the revocation
 //! state, the policies and the counters.
 
-use super::cache::VerificationCache;
+use tokener_core::token::VerificationCache;
 use super::discovery::Endpoints;
 use super::error::RemoteVerifyError;
 use super::freshness::Freshness;

@@ -310,7 +310,7 @@ fn millis(duration: Duration) -> u64 {
 }
 
 /// Public keys by id: all an offline verifier needs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicKeySet {
     keys: BTreeMap<KeyId, PublicKey>,
 }
