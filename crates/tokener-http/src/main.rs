@@ -7,6 +7,9 @@ use tokener_http::configuration::Settings;
 use tokener_http::startup::Application;
 use tokener_http::telemetry;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
