@@ -21,7 +21,6 @@ pub use stats::VerifierStats;
 
 use crate::Requirements;
 use arc_swap::ArcSwap;
-use tokener_core::token::VerificationCache;
 use freshness::Freshness;
 use keys::{Fetched, KeyFetcher};
 use refetch::RefetchGate;
@@ -29,6 +28,7 @@ use shared::{now, Shared};
 use stats::Counters;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokener_core::token::VerificationCache;
 use tokener_core::{RevocationState, TokenClaims, Verifier, VerifyOptions};
 use tokio::task::JoinHandle;
 

@@ -1,7 +1,6 @@
 //! What the request path and the background tasks share: the current keys, the revocation
 //! state, the policies and the counters.
 
-use tokener_core::token::VerificationCache;
 use super::discovery::Endpoints;
 use super::error::RemoteVerifyError;
 use super::freshness::Freshness;
@@ -12,6 +11,7 @@ use crate::Requirements;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use std::time::SystemTime;
+use tokener_core::token::VerificationCache;
 use tokener_core::{RevocationState, Timestamp, TokenClaims, Verifier, VerifyError, VerifyOptions};
 
 pub(crate) struct Shared {
