@@ -2,11 +2,14 @@
 //!
 //! Records and revocation markers expire at the token's own expiry (`SET ... EXAT`), so the
 //! cache never holds anything about dead tokens and needs no cleaning. A revocation lookup
-//! reads the authority marker and the token's revocation marker in one `MGET`.
+//! reads the authority marker and the token's revocation marker in one round trip.
+//!
+//! Every command touches one key, so the keys may lie in any slot of a cluster; batches are
+//! pipelined on a single Redis and sent command by command, at once, on a cluster.
 
 use crate::store::Shared;
 use async_trait::async_trait;
-use deadpool_redis::redis;
+use deadpool_redis::redis::{self, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokener_core::{
@@ -102,20 +105,26 @@ impl TokenCache for RedisTokenCache {
                 .transpose()?;
             writes.push((key, json, expires_at.unix()));
         }
-        // One round trip for a whole batch.
-        self.shared
-            .run("cache records", Duration::ZERO, |mut c| {
-                let mut pipe = redis::pipe();
-                for (key, json, until) in &writes {
-                    match json {
-                        Some(json) => pipe.cmd("SET").arg(key).arg(json).arg("EXAT").arg(*until),
-                        None => pipe.cmd("DEL").arg(key),
-                    }
-                    .ignore();
+        let commands = writes
+            .into_iter()
+            .map(|(key, json, until)| match json {
+                Some(json) => {
+                    let mut set = redis::cmd("SET");
+                    set.arg(key).arg(json).arg("EXAT").arg(until);
+                    set
                 }
-                async move { pipe.query_async::<()>(&mut c).await }
+                None => {
+                    let mut del = redis::cmd("DEL");
+                    del.arg(key);
+                    del
+                }
             })
+            .collect();
+        // One round trip for a whole batch (on a single Redis).
+        self.shared
+            .run_each("cache records", commands)
             .await
+            .map(drop)
     }
 
     async fn get_record(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
@@ -149,31 +158,48 @@ impl TokenCache for RedisTokenCache {
         if live.is_empty() {
             return Ok(());
         }
-        // One round trip for the lot (warming loads pages of a thousand).
-        self.shared
-            .run("mark revocations", Duration::ZERO, |mut c| {
-                let mut pipe = redis::pipe();
-                for (key, until) in &live {
-                    pipe.cmd("SET")
-                        .arg(key)
-                        .arg(1)
-                        .arg("EXAT")
-                        .arg(*until)
-                        .ignore();
-                }
-                async move { pipe.query_async::<()>(&mut c).await }
+        let commands = live
+            .into_iter()
+            .map(|(key, until)| {
+                let mut set = redis::cmd("SET");
+                set.arg(key).arg(1).arg("EXAT").arg(until);
+                set
             })
+            .collect();
+        // One round trip for the lot on a single Redis (warming loads pages of a thousand).
+        self.shared
+            .run_each("mark revocations", commands)
             .await
+            .map(drop)
     }
 
     async fn revoked(&self, id: &TokenId) -> Result<Option<bool>, StoreError> {
-        let keys = [self.complete_key.clone(), self.revoked_key(id)];
-        let (complete, marker): (Option<String>, Option<String>) = self
+        // Two keys of two slots: two GETs, in one round trip on a single Redis.
+        let get = |key: String| {
+            let mut get = redis::cmd("GET");
+            get.arg(key);
+            get
+        };
+        let replies = self
             .shared
-            .run("read revocation", Duration::ZERO, |mut c| async move {
-                redis::cmd("MGET").arg(&keys).query_async(&mut c).await
-            })
+            .run_each(
+                "read revocation",
+                vec![get(self.complete_key.clone()), get(self.revoked_key(id))],
+            )
             .await?;
+        let present = |value: &Value| !matches!(value, Value::Nil);
+        let (complete, marker) = match replies.as_slice() {
+            [complete, marker] => (
+                present(complete).then_some(()),
+                present(marker).then_some(()),
+            ),
+            _ => {
+                return Err(crate::errors::malformed(
+                    "read revocation",
+                    "not two replies",
+                ))
+            }
+        };
         Ok(match (marker, complete) {
             (Some(_), _) => Some(true),
             (None, Some(_)) => Some(false),

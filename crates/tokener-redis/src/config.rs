@@ -6,6 +6,18 @@ use std::time::Duration;
 /// The most replicas an enqueue can wait for: more than any Redis deployment keeps per primary.
 pub const MAX_WAIT_REPLICAS: u32 = 16;
 
+/// The most streams the write-behind queue may be spread over: far more than the primaries of
+/// any cluster, and every worker pass visits each of them.
+pub const MAX_STREAM_PARTITIONS: u16 = 1024;
+
+/// The streams of one queue partition: the queue and its dead letters, in one hash slot (the
+/// dead-letter script moves an entry from one to the other atomically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartitionKeys {
+    pub(crate) stream: String,
+    pub(crate) dead_letters: String,
+}
+
 /// How to reach Redis, the key layout, and how patient to be.
 ///
 /// Every key this crate touches starts with `key_prefix` followed by `:`, so several
@@ -15,6 +27,12 @@ pub const MAX_WAIT_REPLICAS: u32 = 16;
 /// | --- | --- | --- |
 /// | `{prefix}:wb:{stream}` | stream | the write-behind queue: field `record` = JSON of a token record; consumer group `{group}` |
 /// | `{prefix}:wb:{dead_letter_stream}` | stream | dead letters: `entry` (original id), `record` (payload as it was), `reason`, `deliveries` |
+///
+/// A partitioned queue (cluster mode, or `stream_partitions` above 1) has, for each partition
+/// `n`, the stream `{prefix}:wb:{{stream}.{n}}` and its dead letters
+/// `{prefix}:wb:{{stream}.{n}}:{dead_letter_stream}`: the braces are a Redis Cluster hash tag,
+/// so a partition's two streams share a slot. Every other key is read and written one key per
+/// command, so it may live on any slot.
 /// | `{prefix}:cache:token:{token id}` | string | JSON of a token record, expiring with the token (`EXAT`) |
 /// | `{prefix}:cache:revoked:{token id}` | string | a revocation marker (`1`), expiring with the token |
 /// | `{prefix}:cache:revocations-complete` | string | the authority marker: set once every revocation was loaded; no expiry |
@@ -95,6 +113,22 @@ pub struct RedisConfig {
     ///
     /// Default: 0: the primary's own acknowledgement (its AOF, under `appendfsync always`).
     pub wait_replicas: u32,
+
+    /// The seed nodes of a Redis Cluster (`redis://host:port`). When not empty, the adapters
+    /// talk to the cluster through the `redis` crate's cluster client (which follows `MOVED`
+    /// and `ASK` and learns the new primaries after a failover) and `url` is not used.
+    ///
+    /// Default: empty (the single Redis at `url`).
+    pub cluster_urls: Vec<String>,
+
+    /// How many streams the write-behind queue is spread over; each batch of records goes to
+    /// one, chosen by the first record's token id, and every worker reads them all. On a
+    /// cluster the partitions spread over the primaries, so no single stream bounds the
+    /// queue's throughput.
+    ///
+    /// Default: 1 (one stream, the layout of a single Redis). Cluster mode should use more
+    /// (the service defaults to 16 there).
+    pub stream_partitions: u16,
 }
 
 impl RedisConfig {
@@ -108,12 +142,24 @@ impl RedisConfig {
 
     /// Checks what would otherwise fail later, or silently misbehave.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.url.starts_with("rediss://") {
-            // TLS would pull a TLS stack and a crypto provider into the build; not done yet.
-            return Err("rediss:// (TLS) is not supported by this build; use redis://".into());
+        let urls = if self.cluster_urls.is_empty() {
+            std::slice::from_ref(&self.url)
+        } else {
+            self.cluster_urls.as_slice()
+        };
+        for url in urls {
+            if url.starts_with("rediss://") {
+                // TLS would pull a TLS stack and a crypto provider into the build; not done yet.
+                return Err("rediss:// (TLS) is not supported by this build; use redis://".into());
+            }
+            if !url.starts_with("redis://") {
+                return Err("url must start with redis://".into());
+            }
         }
-        if !self.url.starts_with("redis://") {
-            return Err("url must start with redis://".into());
+        if !(1..=MAX_STREAM_PARTITIONS).contains(&self.stream_partitions) {
+            return Err(format!(
+                "stream_partitions must be between 1 and {MAX_STREAM_PARTITIONS}"
+            ));
         }
         for (name, value) in [
             ("key_prefix", &self.key_prefix),
@@ -121,8 +167,15 @@ impl RedisConfig {
             ("group", &self.group),
             ("dead_letter_stream", &self.dead_letter_stream),
         ] {
-            if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(format!("{name} must be non-empty, without spaces"));
+            // Braces would start a hash tag of their own and put keys in unexpected slots.
+            if value.is_empty()
+                || value
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '{' || c == '}')
+            {
+                return Err(format!(
+                    "{name} must be non-empty, without spaces or braces"
+                ));
             }
         }
         if self.stream == self.dead_letter_stream {
@@ -146,32 +199,53 @@ impl RedisConfig {
         Ok(())
     }
 
-    pub(crate) fn stream_key(&self) -> String {
-        format!("{}:wb:{}", self.key_prefix, self.stream)
+    pub(crate) fn is_cluster(&self) -> bool {
+        !self.cluster_urls.is_empty()
     }
 
-    pub(crate) fn dead_letter_key(&self) -> String {
-        format!("{}:wb:{}", self.key_prefix, self.dead_letter_stream)
+    /// The queue's partitions. One stream on a single Redis keeps the names it always had;
+    /// partitioned streams carry a hash tag each (see the key table above).
+    pub(crate) fn partition_keys(&self) -> Vec<PartitionKeys> {
+        let prefix = &self.key_prefix;
+        if !self.is_cluster() && self.stream_partitions == 1 {
+            return vec![PartitionKeys {
+                stream: format!("{prefix}:wb:{}", self.stream),
+                dead_letters: format!("{prefix}:wb:{}", self.dead_letter_stream),
+            }];
+        }
+        (0..self.stream_partitions)
+            .map(|n| {
+                let stream = format!("{prefix}:wb:{{{}.{n}}}", self.stream);
+                PartitionKeys {
+                    dead_letters: format!("{stream}:{}", self.dead_letter_stream),
+                    stream,
+                }
+            })
+            .collect()
     }
 
     pub(crate) fn cache_prefix(&self) -> String {
         format!("{}:cache:", self.key_prefix)
     }
 
-    /// `url` with its password (if any) masked.
+    /// Where the adapters connect (`url`, or the cluster's seed nodes), passwords masked.
     pub fn redacted_url(&self) -> String {
-        match password_span(&self.url) {
-            Some((start, end)) => format!("{}***{}", &self.url[..start], &self.url[end..]),
-            None => self.url.clone(),
+        if self.is_cluster() {
+            let seeds: Vec<String> = self.cluster_urls.iter().map(|u| redact(u)).collect();
+            format!("cluster {}", seeds.join(","))
+        } else {
+            redact(&self.url)
         }
     }
 
-    /// `text` with the URL's password masked, for driver messages that might echo it.
+    /// `text` with the URLs' passwords masked, for driver messages that might echo them.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        match password_span(&self.url) {
-            Some((start, end)) if end > start => text.replace(&self.url[start..end], "***"),
-            _ => text.to_owned(),
-        }
+        std::iter::once(&self.url)
+            .chain(&self.cluster_urls)
+            .fold(text.to_owned(), |text, url| match password_span(url) {
+                Some((start, end)) if end > start => text.replace(&url[start..end], "***"),
+                _ => text,
+            })
     }
 }
 
@@ -189,6 +263,8 @@ impl Default for RedisConfig {
             client_ttl: Duration::from_secs(60),
             require_durability: false,
             wait_replicas: 0,
+            cluster_urls: Vec::new(),
+            stream_partitions: 1,
         }
     }
 }
@@ -207,7 +283,24 @@ impl fmt::Debug for RedisConfig {
             .field("client_ttl", &self.client_ttl)
             .field("require_durability", &self.require_durability)
             .field("wait_replicas", &self.wait_replicas)
+            .field(
+                "cluster_urls",
+                &self
+                    .cluster_urls
+                    .iter()
+                    .map(|u| redact(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("stream_partitions", &self.stream_partitions)
             .finish()
+    }
+}
+
+/// `url` with its password (if any) masked.
+fn redact(url: &str) -> String {
+    match password_span(url) {
+        Some((start, end)) => format!("{}***{}", &url[..start], &url[end..]),
+        None => url.to_owned(),
     }
 }
 
@@ -246,9 +339,22 @@ mod tests {
             key_prefix: "t1".into(),
             ..RedisConfig::default()
         };
-        assert_eq!(config.stream_key(), "t1:wb:records");
-        assert_eq!(config.dead_letter_key(), "t1:wb:dead");
+        assert_eq!(
+            config.partition_keys(),
+            vec![PartitionKeys {
+                stream: "t1:wb:records".into(),
+                dead_letters: "t1:wb:dead".into()
+            }]
+        );
         assert_eq!(config.cache_prefix(), "t1:cache:");
+        let partitioned = RedisConfig {
+            stream_partitions: 3,
+            ..config
+        };
+        let keys = partitioned.partition_keys();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[2].stream, "t1:wb:{records.2}");
+        assert_eq!(keys[2].dead_letters, "t1:wb:{records.2}:dead");
     }
 
     #[test]
@@ -281,5 +387,34 @@ mod tests {
             ..RedisConfig::default()
         };
         assert!(too_many_replicas.validate().is_err());
+        let braced = RedisConfig {
+            key_prefix: "a{b}".into(),
+            ..RedisConfig::default()
+        };
+        assert!(braced.validate().is_err());
+        let no_partitions = RedisConfig {
+            stream_partitions: 0,
+            ..RedisConfig::default()
+        };
+        assert!(no_partitions.validate().is_err());
+        let bad_seed = RedisConfig {
+            cluster_urls: vec!["redis://a:7000".into(), "http://b:7001".into()],
+            ..RedisConfig::default()
+        };
+        assert!(bad_seed.validate().is_err());
+    }
+
+    #[test]
+    fn cluster_seeds_are_masked_too() {
+        let config = RedisConfig {
+            cluster_urls: vec!["redis://:pw1@a:7000".into(), "redis://b:7001".into()],
+            ..RedisConfig::default()
+        };
+        assert_eq!(
+            config.redacted_url(),
+            "cluster redis://:***@a:7000,redis://b:7001"
+        );
+        assert_eq!(config.scrub("auth pw1 refused"), "auth *** refused");
+        assert!(!format!("{config:?}").contains("pw1"));
     }
 }

@@ -8,8 +8,14 @@
 //! so Redis reads many of them in one go and, with `appendfsync always`, fsyncs once for all
 //! of them. Blocking reads (`XREADGROUP ... BLOCK`) would stall everything queued behind them
 //! on that socket, so they keep using pooled connections.
+//!
+//! On a Redis Cluster one cluster connection (the `redis` crate's: a multiplexed connection
+//! per node, routing each command by its key's slot, following `MOVED`/`ASK` and refreshing
+//! the slot map after a failover) carries every command; nothing blocks on it (see
+//! [`crate::queue`]).
 
 use deadpool_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
+use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use deadpool_redis::{Connection as Pooled, Pool};
 use std::collections::HashMap;
@@ -20,6 +26,7 @@ use std::thread::ThreadId;
 pub(crate) enum Conn {
     Pooled(Pooled),
     Shared(MultiplexedConnection),
+    Cluster(ClusterConnection),
 }
 
 impl ConnectionLike for Conn {
@@ -27,6 +34,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Pooled(c) => c.req_packed_command(cmd),
             Conn::Shared(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -39,6 +47,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Pooled(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Shared(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -46,6 +55,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Pooled(c) => c.get_db(),
             Conn::Shared(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
         }
     }
 }

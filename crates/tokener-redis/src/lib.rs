@@ -45,7 +45,7 @@ mod reply;
 mod store;
 
 pub use cache::RedisTokenCache;
-pub use config::{RedisConfig, MAX_WAIT_REPLICAS};
+pub use config::{RedisConfig, MAX_STREAM_PARTITIONS, MAX_WAIT_REPLICAS};
 pub use queue::RedisQueue;
 pub use rate::RedisHitCounter;
 pub use replay::RedisReplayCache;

@@ -2,10 +2,12 @@
 //! under, and the checks made at connect.
 
 use crate::cache::RedisTokenCache;
-use crate::config::RedisConfig;
+use crate::config::{PartitionKeys, RedisConfig};
 use crate::connection::{Conn, SharedConnection};
 use crate::errors::{has_code, to_store_error, BUSY_GROUP};
 use crate::queue::RedisQueue;
+use deadpool_redis::redis::cluster::ClusterClientBuilder;
+use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, RedisError, Value};
 use deadpool_redis::{Manager, Pool, Runtime};
 use std::future::Future;
@@ -13,13 +15,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokener_core::StoreError;
 
+/// What the commands run on (see [`crate::connection`]).
+pub(crate) enum Backend {
+    /// One Redis: pooled connections for blocking reads, one multiplexed connection per
+    /// thread for everything else.
+    Single {
+        pool: Pool,
+        connection: SharedConnection,
+    },
+    /// A Redis Cluster: one cluster connection for every command.
+    Cluster(ClusterConnection),
+}
+
 pub(crate) struct Shared {
-    pub(crate) pool: Pool,
-    /// Where the non-blocking commands run (see [`crate::connection`]).
-    pub(crate) connection: SharedConnection,
+    pub(crate) backend: Backend,
     pub(crate) config: RedisConfig,
-    pub(crate) stream_key: String,
-    pub(crate) dead_letter_key: String,
+    /// The queue's streams, one pair per partition.
+    pub(crate) partitions: Vec<PartitionKeys>,
     pub(crate) cache_prefix: String,
 }
 
@@ -59,10 +71,12 @@ impl Shared {
         let limit = self.config.command_timeout + extra;
         let shared = extra.is_zero();
         let attempt = async {
-            let connection = if shared {
-                self.connection.get(&self.pool).await.map(Conn::Shared)
-            } else {
-                self.pool.get().await.map(Conn::Pooled)
+            let connection = match &self.backend {
+                Backend::Cluster(connection) => Ok(Conn::Cluster(connection.clone())),
+                Backend::Single { connection, pool } if shared => {
+                    connection.get(pool).await.map(Conn::Shared)
+                }
+                Backend::Single { pool, .. } => pool.get().await.map(Conn::Pooled),
             };
             let connection = connection.map_err(|error| {
                 StoreError::unavailable(format!(
@@ -74,14 +88,14 @@ impl Shared {
         };
         // Dropping the attempt on expiry drops a pooled connection too (the pool checks it
         // with a PING before handing it out again); the shared one is replaced, as it may be
-        // stuck.
+        // stuck. The cluster connection repairs itself (it reconnects to nodes it lost).
         let outcome = tokio::time::timeout(limit, attempt).await;
-        if shared {
+        if let (Backend::Single { connection, .. }, true) = (&self.backend, shared) {
             match &outcome {
                 Ok(Ok(Err(error))) if SharedConnection::breaks_connection(error) => {
-                    self.connection.discard()
+                    connection.discard()
                 }
-                Err(_elapsed) => self.connection.discard(),
+                Err(_elapsed) => connection.discard(),
                 _ => {}
             }
         }
@@ -90,6 +104,31 @@ impl Shared {
                 "{operation}: Redis did not answer within {limit:?}"
             ))
         })?
+    }
+
+    /// Runs commands whose keys may lie in different slots, and returns their replies in
+    /// order: one pipeline on a single Redis; on a cluster, each command on its own, all at
+    /// once (the cluster connection pipelines those bound for one node).
+    pub(crate) async fn run_each(
+        &self,
+        operation: &'static str,
+        commands: Vec<redis::Cmd>,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.run(operation, Duration::ZERO, |mut c| async move {
+            if let Conn::Cluster(cluster) = &c {
+                let each = commands.iter().map(|command| {
+                    let mut connection = cluster.clone();
+                    async move { command.query_async::<Value>(&mut connection).await }
+                });
+                return futures_util::future::try_join_all(each).await;
+            }
+            let mut pipe = redis::pipe();
+            for command in commands {
+                pipe.add_command(command);
+            }
+            pipe.query_async(&mut c).await
+        })
+        .await
     }
 
     pub(crate) fn store_error(&self, operation: &str, error: &RedisError) -> StoreError {
@@ -101,10 +140,18 @@ impl Shared {
         }
     }
 
-    /// Creates the consumer group (and the stream) unless it exists. Starts at `0`, so entries
-    /// added before the group existed are not skipped.
-    pub(crate) async fn ensure_group(&self) -> Result<(), StoreError> {
-        let stream = self.stream_key.clone();
+    /// Creates the consumer group (and the stream) of every partition unless it exists.
+    pub(crate) async fn ensure_groups(&self) -> Result<(), StoreError> {
+        for partition in 0..self.partitions.len() {
+            self.ensure_group(partition).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the consumer group (and the stream) of one partition unless it exists. Starts
+    /// at `0`, so entries added before the group existed are not skipped.
+    pub(crate) async fn ensure_group(&self, partition: usize) -> Result<(), StoreError> {
+        let stream = self.partitions[partition].stream.clone();
         let group = self.config.group.clone();
         let created = self
             .run_raw(
@@ -186,8 +233,62 @@ impl Durability {
     }
 }
 
-/// A connection pool to one Redis, handing out the queue and the cache adapters (which share
-/// it). Cheap to clone.
+/// The pool of one Redis. It bounds connecting and waiting; `Shared::run` bounds every whole
+/// operation. The client's own response timeout is off: it would cut blocking queue reads
+/// short.
+fn connect_single(config: &RedisConfig) -> Result<Backend, StoreError> {
+    let connection_config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(None);
+    let manager =
+        Manager::new_with_config(config.url.as_str(), connection_config).map_err(|e| {
+            StoreError::unavailable(format!(
+                "invalid Redis URL: {}",
+                config.scrub(&e.to_string())
+            ))
+        })?;
+    let pool = Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::unavailable(format!("Redis pool: {e}")))?;
+    Ok(Backend::Single {
+        pool,
+        connection: SharedConnection::default(),
+    })
+}
+
+/// The cluster connection: the seed nodes tell it the slot map, and it opens a connection to
+/// each primary. No command blocks on it but `WAIT`, which Redis ends within the command
+/// timeout: the client's response timeout is twice that, so a `WAIT` that times out reports
+/// how many replicas confirmed (`Shared::run` bounds whole operations, retries included).
+async fn connect_cluster(config: &RedisConfig) -> Result<ClusterConnection, StoreError> {
+    let scrubbed = |e: RedisError| config.scrub(&e.to_string());
+    let client = ClusterClientBuilder::new(config.cluster_urls.clone())
+        .connection_timeout(config.connect_timeout)
+        .response_timeout(2 * config.command_timeout)
+        .build()
+        .map_err(|e| {
+            StoreError::unavailable(format!("invalid Redis Cluster URLs: {}", scrubbed(e)))
+        })?;
+    let limit = config.connect_timeout + config.command_timeout;
+    match tokio::time::timeout(limit, client.get_async_connection()).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(e)) => Err(StoreError::unavailable(format!(
+            "cannot connect to the Redis Cluster: {}",
+            scrubbed(e)
+        ))),
+        Err(_) => Err(StoreError::unavailable(format!(
+            "the Redis Cluster did not answer within {limit:?}"
+        ))),
+    }
+}
+
+/// The connections to one Redis or one Redis Cluster, handing out the queue and the cache
+/// adapters (which share them). Cheap to clone.
 #[derive(Clone)]
 pub struct RedisStore {
     pub(crate) shared: Arc<Shared>,
@@ -203,31 +304,14 @@ impl RedisStore {
         config.validate().map_err(|problem| {
             StoreError::unavailable(format!("invalid Redis configuration: {problem}"))
         })?;
-        // The pool bounds connecting and waiting; `Shared::run` bounds every whole operation.
-        // The client's own response timeout is off: it would cut blocking queue reads short.
-        let connection_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(None);
-        let manager =
-            Manager::new_with_config(config.url.as_str(), connection_config).map_err(|e| {
-                StoreError::unavailable(format!(
-                    "invalid Redis URL: {}",
-                    config.scrub(&e.to_string())
-                ))
-            })?;
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size)
-            .wait_timeout(Some(config.connect_timeout))
-            .create_timeout(Some(config.connect_timeout))
-            .recycle_timeout(Some(config.connect_timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::unavailable(format!("Redis pool: {e}")))?;
+        let backend = if config.is_cluster() {
+            Backend::Cluster(connect_cluster(&config).await?)
+        } else {
+            connect_single(&config)?
+        };
         let shared = Arc::new(Shared {
-            pool,
-            connection: SharedConnection::default(),
-            stream_key: config.stream_key(),
-            dead_letter_key: config.dead_letter_key(),
+            backend,
+            partitions: config.partition_keys(),
             cache_prefix: config.cache_prefix(),
             config,
         });
@@ -236,7 +320,7 @@ impl RedisStore {
             shared,
         };
         store.ping().await?;
-        store.shared.ensure_group().await?;
+        store.shared.ensure_groups().await?;
         let durability = store.read_durability().await?;
         let problems = durability.problems();
         if !problems.is_empty() {
@@ -251,7 +335,7 @@ impl RedisStore {
             }
         }
         let wanted = store.shared.config.wait_replicas;
-        if wanted > 0 {
+        if wanted > 0 && !store.shared.config.is_cluster() {
             let online = store.connected_replicas().await?;
             if online < wanted {
                 // Not refused: replicas may still be joining. Until they do, every enqueue
@@ -271,6 +355,12 @@ impl RedisStore {
     /// How many replicas of this primary are online: connected and past their initial sync
     /// (the `slaveN:…,state=online,…` lines of `INFO replication`), so able to confirm a `WAIT`.
     pub async fn connected_replicas(&self) -> Result<u32, StoreError> {
+        if self.shared.config.is_cluster() {
+            // `INFO` would go to any one node; on a cluster, `WAIT` reports per enqueue.
+            return Err(StoreError::unavailable(
+                "read replication: not asked of a cluster (WAIT reports per enqueue)",
+            ));
+        }
         let info: String = self
             .shared
             .run("read replication", Duration::ZERO, |mut c| async move {

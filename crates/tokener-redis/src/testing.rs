@@ -17,6 +17,11 @@ use tokener_core::{EntryId, StoreError};
 
 pub const REDIS_URL: &str = "TOKENER_TEST_REDIS_URL";
 pub const REDIS_BIN: &str = "TOKENER_TEST_REDIS_BIN";
+/// The seed nodes of the test Redis Cluster (comma-separated `redis://` URLs).
+pub const REDIS_CLUSTER_URLS: &str = "TOKENER_TEST_REDIS_CLUSTER_URLS";
+/// Partitions of the queue in the cluster tests: fewer than the service's default keeps a
+/// worker pass short, more than the three primaries puts several on each.
+pub const CLUSTER_TEST_PARTITIONS: u16 = 6;
 
 /// A key prefix no other test uses, so tests share one Redis and run in parallel.
 pub fn unique_prefix() -> String {
@@ -31,6 +36,21 @@ pub fn test_config(url: &str, prefix: &str) -> RedisConfig {
         connect_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_secs(2),
         ..RedisConfig::new(url)
+    }
+}
+
+/// The test cluster's seed nodes, `None` when the test should be skipped.
+pub fn cluster_seeds() -> Option<Vec<String>> {
+    let urls = service_var(REDIS_CLUSTER_URLS)?;
+    Some(urls.split(',').map(|u| u.trim().to_owned()).collect())
+}
+
+/// [`test_config`] for a cluster, with [`CLUSTER_TEST_PARTITIONS`] queue partitions.
+pub fn cluster_config(seeds: &[String], prefix: &str) -> RedisConfig {
+    RedisConfig {
+        cluster_urls: seeds.to_vec(),
+        stream_partitions: CLUSTER_TEST_PARTITIONS,
+        ..test_config("redis://unused/", prefix)
     }
 }
 
@@ -53,6 +73,21 @@ impl TestRedis {
         Some(Self { store, url, prefix })
     }
 
+    /// A store on the shared test Redis Cluster under a fresh prefix, its queue partitioned.
+    /// `None` when the test should be skipped.
+    pub async fn connect_cluster() -> Option<Self> {
+        let seeds = cluster_seeds()?;
+        let prefix = unique_prefix();
+        let store = RedisStore::connect(cluster_config(&seeds, &prefix))
+            .await
+            .expect("connect to the test Redis Cluster");
+        Some(Self {
+            store,
+            url: seeds.join(","),
+            prefix,
+        })
+    }
+
     /// Deletes every key under the test's prefix.
     pub async fn cleanup(self) {
         if let Err(error) = delete_prefix(&self.store).await {
@@ -61,39 +96,46 @@ impl TestRedis {
     }
 }
 
-/// Deletes every key under the store's prefix.
+/// Deletes every key under the store's prefix: on the one Redis, or on every node of the
+/// cluster (each primary holds its own slots' keys; replicas refuse the deletes and follow
+/// their primary).
 pub async fn delete_prefix(store: &RedisStore) -> Result<(), StoreError> {
     let pattern = format!("{}:*", store.config().key_prefix);
-    store
-        .shared
-        .run(
-            "delete test keys",
-            Duration::from_secs(10),
-            |mut c| async move {
-                let mut cursor = 0u64;
-                loop {
-                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut c)
-                        .await?;
-                    if !keys.is_empty() {
-                        redis::cmd("DEL")
-                            .arg(&keys)
-                            .query_async::<()>(&mut c)
-                            .await?;
-                    }
-                    if next == 0 {
-                        return Ok(());
-                    }
-                    cursor = next;
-                }
-            },
-        )
-        .await
+    let config = store.config();
+    let nodes = if config.cluster_urls.is_empty() {
+        vec![config.url.clone()]
+    } else {
+        config.cluster_urls.clone()
+    };
+    for node in nodes {
+        let Ok(client) = redis::Client::open(node.as_str()) else {
+            continue;
+        };
+        let Ok(mut c) = client.get_multiplexed_async_connection().await else {
+            continue;
+        };
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut c)
+                .await
+                .map_err(|e| StoreError::unavailable(format!("delete test keys: {e}")))?;
+            if !keys.is_empty() {
+                // READONLY on a replica: its primary's pass deletes them.
+                let _ = redis::cmd("DEL").arg(&keys).query_async::<()>(&mut c).await;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(())
 }
 
 /// Appends a raw payload to the queue, as a foreign or damaged writer might: a poison entry.
@@ -107,54 +149,55 @@ pub async fn push_raw_payload(queue: &RedisQueue, payload: &[u8]) -> EntryId {
 /// How many entries each consumer of the queue's group holds pending (delivered, not yet
 /// acknowledged), by consumer name (`XPENDING` summary form).
 pub async fn pending_by_consumer(store: &RedisStore) -> std::collections::BTreeMap<String, u64> {
-    let (key, group) = (
-        store.shared.stream_key.clone(),
-        store.shared.config.group.clone(),
-    );
-    // The summary reply: count, smallest id, greatest id, [[consumer, count as text], ...].
-    type Summary = (u64, Value, Value, Option<Vec<(String, String)>>);
-    let (_, _, _, consumers): Summary = store
-        .shared
-        .run("read pending entries", Duration::ZERO, |mut c| async move {
-            redis::cmd("XPENDING")
-                .arg(&key)
-                .arg(&group)
-                .query_async(&mut c)
-                .await
-        })
-        .await
-        .expect("XPENDING");
-    consumers
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, count)| (name, count.parse().expect("a count")))
-        .collect()
+    let mut pending = std::collections::BTreeMap::new();
+    for partition in &store.shared.partitions {
+        let (key, group) = (partition.stream.clone(), store.shared.config.group.clone());
+        // The summary reply: count, smallest id, greatest id, [[consumer, count as text], ...].
+        type Summary = (u64, Value, Value, Option<Vec<(String, String)>>);
+        let (_, _, _, consumers): Summary = store
+            .shared
+            .run("read pending entries", Duration::ZERO, |mut c| async move {
+                redis::cmd("XPENDING")
+                    .arg(&key)
+                    .arg(&group)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await
+            .expect("XPENDING");
+        for (name, count) in consumers.unwrap_or_default() {
+            *pending.entry(name).or_insert(0) += count.parse::<u64>().expect("a count");
+        }
+    }
+    pending
 }
 
-/// The dead-letter stream's entries as (field, value) lists, oldest first (values decoded
-/// lossily: a poison payload need not be UTF-8).
+/// The dead-letter streams' entries as (field, value) lists, oldest first within each
+/// partition (values decoded lossily: a poison payload need not be UTF-8).
 pub async fn dead_letters(store: &RedisStore) -> Vec<Vec<(String, String)>> {
-    let key = store.shared.dead_letter_key.clone();
-    store
-        .shared
-        .run("read dead letters", Duration::ZERO, |mut c| async move {
-            redis::cmd("XRANGE")
-                .arg(&key)
-                .arg("-")
-                .arg("+")
-                .query_async::<Vec<(String, Vec<(String, Vec<u8>)>)>>(&mut c)
-                .await
-        })
-        .await
-        .expect("read the dead-letter stream")
-        .into_iter()
-        .map(|(_, fields)| {
+    let mut letters = Vec::new();
+    for partition in &store.shared.partitions {
+        let key = partition.dead_letters.clone();
+        let entries = store
+            .shared
+            .run("read dead letters", Duration::ZERO, |mut c| async move {
+                redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async::<Vec<(String, Vec<(String, Vec<u8>)>)>>(&mut c)
+                    .await
+            })
+            .await
+            .expect("read the dead-letter stream");
+        letters.extend(entries.into_iter().map(|(_, fields)| {
             fields
                 .into_iter()
                 .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
                 .collect()
-        })
-        .collect()
+        }));
+    }
+    letters
 }
 
 /// A Redis of the test's own (AOF with `appendfsync always`, in a temporary directory), which
@@ -243,4 +286,182 @@ impl std::ops::DerefMut for PrivateRedis {
     fn deref_mut(&mut self) -> &mut PrivateProcess {
         &mut self.process
     }
+}
+
+/// A Redis Cluster of the test's own (three primaries, three replicas, started by
+/// `scripts/redis-cluster.sh` in a temporary directory), for tests that kill its nodes.
+/// Stopped and removed on drop.
+pub struct PrivateCluster {
+    dir: std::path::PathBuf,
+    seeds: Vec<String>,
+}
+
+impl PrivateCluster {
+    /// `None` when the test should be skipped (no Redis configured for the tests).
+    pub async fn start() -> Option<Self> {
+        service_var(REDIS_BIN)?;
+        let dir = std::env::temp_dir().join(format!(
+            "tokener-redis-cluster-{:016x}",
+            rand::random::<u64>()
+        ));
+        let output = tokio::process::Command::new("bash")
+            .arg(cluster_script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .await
+            .expect("run scripts/redis-cluster.sh");
+        assert!(
+            output.status.success(),
+            "the private cluster did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seeds = String::from_utf8(output.stdout)
+            .expect("UTF-8 seeds")
+            .trim()
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        Some(Self { dir, seeds })
+    }
+
+    pub fn seeds(&self) -> &[String] {
+        &self.seeds
+    }
+
+    /// SIGKILLs a primary whose replica is online (in sync, streaming its writes) and returns
+    /// its node number and port.
+    pub async fn kill_a_synced_primary(&self) -> (usize, u16) {
+        for node in 1..=self.seeds.len() {
+            let port: u16 = std::fs::read_to_string(self.dir.join(format!("{node}/port")))
+                .expect("node port")
+                .trim()
+                .parse()
+                .expect("a port");
+            let info = info_replication(port).await;
+            // Online: past its initial sync and streaming every write. Under load the
+            // offsets never match at one instant; what the replica has of each enqueue is
+            // what `WAIT` confirmed (the tests that kill a primary enqueue with it).
+            let synced = info.contains("role:master")
+                && info
+                    .lines()
+                    .any(|line| line.starts_with("slave0:") && line.contains("state=online"));
+            if synced {
+                let pid = std::fs::read_to_string(self.dir.join(format!("{node}/pid")))
+                    .expect("node pid");
+                let status = std::process::Command::new("kill")
+                    .args(["-9", pid.trim()])
+                    .status()
+                    .expect("kill");
+                assert!(status.success(), "SIGKILL of the primary on {port}");
+                return (node, port);
+            }
+        }
+        panic!("no primary of the private cluster has an online replica");
+    }
+
+    /// Waits until the cluster serves every slot again (a replica of the killed primary took
+    /// over), as seen from a surviving node other than `killed`.
+    pub async fn wait_until_healthy(&self, killed: u16, within: Duration) -> Duration {
+        let started = Instant::now();
+        let survivor = self
+            .seeds
+            .iter()
+            .find(|s| !s.contains(&format!(":{killed}/")))
+            .expect("a surviving node")
+            .clone();
+        let client = redis::Client::open(survivor.as_str()).expect("valid URL");
+        // The surviving nodes need the node timeout to notice the death first.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        loop {
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut c)
+                    .await
+                    .unwrap_or_default();
+                if info.contains("cluster_state:ok") {
+                    let nodes: String = redis::cmd("CLUSTER")
+                        .arg("NODES")
+                        .query_async(&mut c)
+                        .await
+                        .unwrap_or_default();
+                    // The killed node holds no slot any more (a line lists the node's slots
+                    // after its eight fixed fields): its replica took them over.
+                    let killed_serves = nodes.lines().any(|line| {
+                        line.contains(&format!(":{killed}@")) && line.split(' ').count() > 8
+                    });
+                    if !killed_serves {
+                        return started.elapsed();
+                    }
+                }
+            }
+            assert!(
+                started.elapsed() < within,
+                "the cluster did not fail over within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl PrivateCluster {
+    /// Starts a killed node again, as an operator's supervisor would: it rejoins the cluster
+    /// as a replica of the node that took its slots over. Waits until that replica is online.
+    pub async fn restart_node(&self, node: usize) {
+        let status = tokio::process::Command::new("bash")
+            .arg(cluster_script())
+            .arg("restart-node")
+            .arg(&self.dir)
+            .arg(node.to_string())
+            .status()
+            .await
+            .expect("run scripts/redis-cluster.sh");
+        assert!(status.success(), "node {node} did not restart");
+        let port: u16 = std::fs::read_to_string(self.dir.join(format!("{node}/port")))
+            .expect("node port")
+            .trim()
+            .parse()
+            .expect("a port");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = info_replication(port).await;
+            if info.contains("role:slave") && info.contains("master_link_status:up") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {node} did not rejoin as a replica"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(cluster_script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn cluster_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/redis-cluster.sh")
+}
+
+async fn info_replication(port: u16) -> String {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("valid URL");
+    let mut c = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a cluster node");
+    redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut c)
+        .await
+        .expect("INFO replication")
 }

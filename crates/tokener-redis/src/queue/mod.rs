@@ -11,23 +11,38 @@
 //!
 //! If the stream or the group disappears (a flush, a lost Redis), the group is recreated and
 //! the operation retried once.
+//!
+//! A partitioned queue (see [`crate::RedisConfig::stream_partitions`]) is that, once per
+//! partition: a batch is appended to one partition, reads and takeovers visit every
+//! partition in turn (from a different one each time), and entry ids name their partition.
+//! Order holds within a partition. A partitioned read never blocks: on a cluster the one
+//! connection is shared by every command, so an empty pass waits [`EMPTY_PASS_WAIT`] (at
+//! most the asked block time) before it returns.
 
-use crate::codec::{decode_record, encode_record};
+mod partitions;
+mod port;
+
+use crate::codec::decode_record;
 use crate::connection::Conn;
 use crate::errors::{has_code, NO_GROUP};
 use crate::reply::{self, RawEntry, RECORD_FIELD};
 use crate::store::Shared;
-use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
+use partitions::Partitions;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokener_core::{EntryId, QueueStats, QueuedRecord, RecordQueue, StoreError, TokenRecord};
+use tokener_core::{EntryId, QueuedRecord, StoreError};
 
 /// At most this many `XAUTOCLAIM` round trips per `reclaim`: each scans a stretch of the
 /// pending list, and a long list with few idle entries should not hold one cycle for long.
 const MAX_CLAIM_ROUNDS: usize = 8;
+
+/// How long a read of a partitioned queue that found nothing waits before it returns (the
+/// worker then reads again): what an entry may wait for its first read when the queue was
+/// idle, against a pass of every partition's `XREADGROUP` ten times a second per lane.
+pub(crate) const EMPTY_PASS_WAIT: Duration = Duration::from_millis(100);
 
 /// Moves an entry to the dead-letter stream and removes it from the queue, in one step.
 /// KEYS: queue stream, dead-letter stream. ARGV: group, entry id, reason, deliveries, payload
@@ -52,28 +67,44 @@ return 1
 #[derive(Clone)]
 pub struct RedisQueue {
     shared: Arc<Shared>,
+    partitions: Arc<Partitions>,
     dead_letter_script: Arc<redis::Script>,
 }
 
 impl RedisQueue {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self {
+            partitions: Arc::new(Partitions::new(shared.partitions.len())),
             shared,
             dead_letter_script: Arc::new(redis::Script::new(DEAD_LETTER_SCRIPT)),
         }
     }
 
-    /// Appends a raw payload as is (tests use it to make a poison entry).
+    /// Appends a raw payload as is to the first partition (tests use it to make a poison
+    /// entry).
     pub(crate) async fn push_raw(&self, payload: Vec<u8>) -> Result<EntryId, StoreError> {
-        let mut ids = self.append(vec![payload]).await?;
+        let mut ids = self.append(0, vec![payload]).await?;
         Ok(ids.remove(0))
+    }
+
+    fn stream(&self, partition: usize) -> String {
+        self.shared.partitions[partition].stream.clone()
+    }
+
+    /// Whether reads may block on the stream: only with one stream on a single Redis.
+    fn reads_block(&self) -> bool {
+        self.partitions.count() == 1 && !self.shared.config.is_cluster()
     }
 
     /// Appends the payloads in one round trip and returns their entry ids once they are as
     /// durable as configured: on the primary (its AOF, under `appendfsync always`, is written
     /// before it replies), and on [`crate::RedisConfig::wait_replicas`] replicas.
-    async fn append(&self, payloads: Vec<Vec<u8>>) -> Result<Vec<EntryId>, StoreError> {
-        let stream = self.shared.stream_key.clone();
+    async fn append(
+        &self,
+        partition: usize,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<Vec<EntryId>, StoreError> {
+        let stream = self.stream(partition);
         let replicas = self.shared.config.wait_replicas;
         let wait = self.shared.config.command_timeout;
         // A `WAIT` at the end covers every write before it on the connection. Waiting on a
@@ -115,13 +146,18 @@ impl RedisQueue {
                 wait.as_millis()
             )));
         }
-        Ok(ids.into_iter().map(EntryId::new).collect())
+        Ok(ids
+            .into_iter()
+            .map(|id| self.partitions.entry_id(partition, id))
+            .collect())
     }
 
-    /// Runs a group command; if the group is gone (`NOGROUP`), recreates it and runs it again.
+    /// Runs a group command on a partition; if the group is gone (`NOGROUP`), recreates it
+    /// and runs it again.
     async fn with_group<T, F, Fut>(
         &self,
         operation: &'static str,
+        partition: usize,
         extra: Duration,
         work: F,
     ) -> Result<T, StoreError>
@@ -133,18 +169,21 @@ impl RedisQueue {
             Ok(value) => Ok(value),
             Err(error) if has_code(&error, NO_GROUP) => {
                 tracing::warn!(
-                    stream = %self.shared.stream_key,
+                    stream = %self.shared.partitions[partition].stream,
                     "the queue's consumer group was missing (Redis lost data?); recreating it"
                 );
-                self.shared.ensure_group().await?;
+                self.shared.ensure_group(partition).await?;
                 self.shared.run(operation, extra, work).await
             }
             Err(error) => Err(self.shared.store_error(operation, &error)),
         }
     }
 
-    /// Decodes entries, with their delivery counts (`default` where none is known).
+    /// Decodes entries of a partition, with their delivery counts (`default` where none is
+    /// known).
     fn queued(
+        &self,
+        partition: usize,
         entries: Vec<RawEntry>,
         counts: &HashMap<String, u64>,
         default: u64,
@@ -154,31 +193,41 @@ impl RedisQueue {
             .map(|entry| QueuedRecord {
                 record: entry.payload.as_deref().and_then(decode_record),
                 deliveries: counts.get(&entry.id).copied().unwrap_or(default),
-                entry: EntryId::new(entry.id),
+                entry: self.partitions.entry_id(partition, entry.id),
             })
             .collect()
     }
 
-    /// The delivery counts of these entries, one `XPENDING` each, in one round trip.
-    async fn delivery_counts(&self, ids: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+    /// The delivery counts of these entries of a partition, one `XPENDING` each, in one round
+    /// trip.
+    async fn delivery_counts(
+        &self,
+        partition: usize,
+        ids: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let stream = self.shared.stream_key.clone();
+        let stream = self.stream(partition);
         let group = self.shared.config.group.clone();
         let replies: Vec<Value> = self
-            .with_group("read delivery counts", Duration::ZERO, |mut c| {
-                let mut pipe = redis::pipe();
-                for id in ids {
-                    pipe.cmd("XPENDING")
-                        .arg(&stream)
-                        .arg(&group)
-                        .arg(id)
-                        .arg(id)
-                        .arg(1);
-                }
-                async move { pipe.query_async(&mut c).await }
-            })
+            .with_group(
+                "read delivery counts",
+                partition,
+                Duration::ZERO,
+                |mut c| {
+                    let mut pipe = redis::pipe();
+                    for id in ids {
+                        pipe.cmd("XPENDING")
+                            .arg(&stream)
+                            .arg(&group)
+                            .arg(id)
+                            .arg(id)
+                            .arg(1);
+                    }
+                    async move { pipe.query_async(&mut c).await }
+                },
+            )
             .await?;
         let mut counts = HashMap::new();
         for reply in &replies {
@@ -206,38 +255,19 @@ fn wait_millis(wait: Duration) -> u64 {
     u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-#[async_trait]
-impl RecordQueue for RedisQueue {
-    async fn enqueue(&self, record: &TokenRecord) -> Result<EntryId, StoreError> {
-        let payload = encode_record(record)?;
-        // With `appendfsync always` the reply comes after the entry reached the disk.
-        self.push_raw(payload).await
-    }
-
-    async fn enqueue_many(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let payloads = records
-            .iter()
-            .map(encode_record)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.append(payloads).await.map(drop)
-    }
-
-    async fn read(
+/// One partition's share of each port operation (the port, in [`port`], visits partitions).
+impl RedisQueue {
+    async fn read_partition(
         &self,
+        partition: usize,
         consumer: &str,
         max: usize,
         block: Duration,
     ) -> Result<Vec<QueuedRecord>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let stream = self.shared.stream_key.clone();
+        let stream = self.stream(partition);
         let group = self.shared.config.group.clone();
         let reply: Value = self
-            .with_group("read", block, |mut c| {
+            .with_group("read", partition, block, |mut c| {
                 let mut cmd = redis::cmd("XREADGROUP");
                 cmd.arg("GROUP")
                     .arg(&group)
@@ -252,20 +282,22 @@ impl RecordQueue for RedisQueue {
             })
             .await?;
         let entries = reply::read_group("read", &reply)?;
-        Ok(Self::queued(entries, &HashMap::new(), 1))
+        Ok(self.queued(partition, entries, &HashMap::new(), 1))
     }
 
-    async fn redeliver(&self, consumer: &str, max: usize) -> Result<Vec<QueuedRecord>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
-        let stream = self.shared.stream_key.clone();
+    async fn redeliver_partition(
+        &self,
+        partition: usize,
+        consumer: &str,
+        max: usize,
+    ) -> Result<Vec<QueuedRecord>, StoreError> {
+        let stream = self.stream(partition);
         let group = self.shared.config.group.clone();
         // Reading this consumer's history (id 0) hands out the first `max` of its pending
         // entries and counts the delivery; the XPENDING right after, in the same round trip,
         // lists the same entries with their new counts.
         let (read, pending): (Value, Value) = self
-            .with_group("redeliver", Duration::ZERO, |mut c| {
+            .with_group("redeliver", partition, Duration::ZERO, |mut c| {
                 let mut pipe = redis::pipe();
                 pipe.cmd("XREADGROUP")
                     .arg("GROUP")
@@ -290,16 +322,17 @@ impl RecordQueue for RedisQueue {
         let counts: HashMap<String, u64> = reply::pending_counts("redeliver", &pending)?
             .into_iter()
             .collect();
-        Ok(Self::queued(entries, &counts, 1))
+        Ok(self.queued(partition, entries, &counts, 1))
     }
 
-    async fn reclaim(
+    async fn reclaim_partition(
         &self,
+        partition: usize,
         consumer: &str,
         min_idle: Duration,
         max: usize,
     ) -> Result<Vec<QueuedRecord>, StoreError> {
-        let stream = self.shared.stream_key.clone();
+        let stream = self.stream(partition);
         let group = self.shared.config.group.clone();
         let idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
         let mut claimed: Vec<RawEntry> = Vec::new();
@@ -311,7 +344,7 @@ impl RecordQueue for RedisQueue {
             let want = max - claimed.len();
             let start = cursor.clone();
             let reply: Value = self
-                .with_group("reclaim", Duration::ZERO, |mut c| {
+                .with_group("reclaim", partition, Duration::ZERO, |mut c| {
                     let mut cmd = redis::cmd("XAUTOCLAIM");
                     cmd.arg(&stream)
                         .arg(&group)
@@ -331,47 +364,46 @@ impl RecordQueue for RedisQueue {
             cursor = next;
         }
         let ids: Vec<String> = claimed.iter().map(|e| e.id.clone()).collect();
-        let counts = self.delivery_counts(&ids).await?;
-        Ok(Self::queued(claimed, &counts, 1))
+        let counts = self.delivery_counts(partition, &ids).await?;
+        Ok(self.queued(partition, claimed, &counts, 1))
     }
 
-    async fn ack(&self, entries: &[EntryId]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let stream = self.shared.stream_key.clone();
+    async fn ack_partition(&self, partition: usize, ids: &[&str]) -> Result<(), StoreError> {
+        let stream = self.stream(partition);
         let group = self.shared.config.group.clone();
-        let ids: Vec<&str> = entries.iter().map(EntryId::as_str).collect();
         // In one transaction: acknowledged entries must not linger in the stream (they would
         // count as depth forever), deleted ones not in the pending list.
-        self.with_group("ack", Duration::ZERO, |mut c| {
+        self.with_group("ack", partition, Duration::ZERO, |mut c| {
             let mut pipe = redis::pipe();
             pipe.atomic()
                 .cmd("XACK")
                 .arg(&stream)
                 .arg(&group)
-                .arg(&ids)
+                .arg(ids)
                 .ignore()
                 .cmd("XDEL")
                 .arg(&stream)
-                .arg(&ids)
+                .arg(ids)
                 .ignore();
             async move { pipe.query_async::<()>(&mut c).await }
         })
         .await
     }
 
-    async fn dead_letter(&self, entry: &QueuedRecord, reason: &str) -> Result<(), StoreError> {
+    async fn dead_letter_entry(
+        &self,
+        entry: &QueuedRecord,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (partition, raw) = self.partitions.split(&entry.entry)?;
         let fallback = entry
             .record
             .as_ref()
             .and_then(|r| serde_json::to_vec(r).ok())
             .unwrap_or_default();
         let script = self.dead_letter_script.clone();
-        let (stream, dead) = (
-            self.shared.stream_key.clone(),
-            self.shared.dead_letter_key.clone(),
-        );
+        let keys = &self.shared.partitions[partition];
+        let (stream, dead) = (keys.stream.clone(), keys.dead_letters.clone());
         let group = self.shared.config.group.clone();
         self.shared
             .run("dead-letter", Duration::ZERO, |mut c| async move {
@@ -379,7 +411,7 @@ impl RecordQueue for RedisQueue {
                     .key(&stream)
                     .key(&dead)
                     .arg(&group)
-                    .arg(entry.entry.as_str())
+                    .arg(raw)
                     .arg(reason)
                     .arg(entry.deliveries)
                     .arg(fallback)
@@ -390,12 +422,12 @@ impl RecordQueue for RedisQueue {
             .await
     }
 
-    async fn stats(&self) -> Result<QueueStats, StoreError> {
-        let stream = self.shared.stream_key.clone();
-        let dead = self.shared.dead_letter_key.clone();
+    async fn partition_stats(&self, partition: usize) -> Result<PartitionStats, StoreError> {
+        let keys = &self.shared.partitions[partition];
+        let (stream, dead) = (keys.stream.clone(), keys.dead_letters.clone());
         let group = self.shared.config.group.clone();
         let (depth, pending, oldest, dead_letters, now): (u64, Value, Value, u64, Value) = self
-            .with_group("queue stats", Duration::ZERO, |mut c| {
+            .with_group("queue stats", partition, Duration::ZERO, |mut c| {
                 let mut pipe = redis::pipe();
                 pipe.cmd("XLEN")
                     .arg(&stream)
@@ -414,17 +446,24 @@ impl RecordQueue for RedisQueue {
                 async move { pipe.query_async(&mut c).await }
             })
             .await?;
-        // Lag by the server's clock, against which the stream ids were made.
+        // Lag by the clock of the server that made the stream ids.
         let now_ms = reply::time_millis("queue stats", &now)?;
         let lag = reply::entries("queue stats", &oldest)?
             .first()
             .and_then(|e| reply::id_millis(&e.id))
             .map(|ms| Duration::from_millis(now_ms.saturating_sub(ms)));
-        Ok(QueueStats {
+        Ok(PartitionStats {
             depth,
             pending: reply::pending_total("queue stats", &pending)?,
             lag,
             dead_letters,
         })
     }
+}
+
+struct PartitionStats {
+    depth: u64,
+    pending: u64,
+    lag: Option<Duration>,
+    dead_letters: u64,
 }
