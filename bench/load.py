@@ -27,6 +27,9 @@ Modes:
     writebehind  MongoDB + TOKENER_REDIS_URL (Redis cache and write-behind queue), the Redis of
                  the tests; with --sustain, 60 s fixed-rate token runs that read the worker's lag
                  from Redis the moment each ends
+    cluster      MongoDB + TOKENER_REDIS_CLUSTER_URLS: the same on the tests' Redis Cluster
+                 (3 primaries, 3 replicas on this machine), the queue in 16 partitions; for the
+                 cluster-versus-single comparison (the six nodes' CPU is not broken out)
 
 Load generator: `oha` (found on PATH or in target/tools/bin, else installed there with
 `cargo install oha --locked --root target/tools`, a few minutes), else `wrk` (fixed concurrency
@@ -516,7 +519,7 @@ class ModeSetup:
             return self
         database = f"{self.database}_{scenario}"
         env = {**self.env, "TOKENER_MONGODB_DATABASE": database}
-        if "TOKENER_REDIS_URL" in env:
+        if uses_redis(env):
             # A queue and cache of the scenario's own, like its database.
             env["TOKENER_REDIS_PREFIX"] = database
         return ModeSetup(env=env, mongodb_uri=self.mongodb_uri, database=database, db_names=self.db_names)
@@ -547,10 +550,26 @@ def setup_writebehind(run_id: str) -> ModeSetup:
     return base
 
 
+def setup_cluster(run_id: str) -> ModeSetup:
+    # The same as writebehind, on the tests' Redis Cluster.
+    base = setup_mongodb(run_id)
+    seeds = test_services().get("TOKENER_TEST_REDIS_CLUSTER_URLS")
+    if not seeds:
+        raise Skip("scripts/test-services.sh printed no TOKENER_TEST_REDIS_CLUSTER_URLS")
+    base.env["TOKENER_REDIS_CLUSTER_URLS"] = seeds
+    return base
+
+
+def uses_redis(env: dict[str, str]) -> bool:
+    """Whether the service runs write-behind (on one Redis or a cluster)."""
+    return "TOKENER_REDIS_URL" in env or "TOKENER_REDIS_CLUSTER_URLS" in env
+
+
 MODES: dict[str, Callable[[str], ModeSetup]] = {
     "embedded": setup_embedded,
     "mongodb": setup_mongodb,
     "writebehind": setup_writebehind,
+    "cluster": setup_cluster,
 }
 
 
@@ -953,7 +972,7 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
         if setup.database:
             result["database"] = setup.database
             result["documents_at_start"] = tokens_before
-        if "TOKENER_REDIS_URL" in setup.env and scenario in TOKEN_ISSUING:
+        if uses_redis(setup.env) and scenario in TOKEN_ISSUING:
             result["write_behind"] = wait_for_drain(service.base)
             log(f"  write-behind: lag {result['write_behind']['lag_at_end_s']} s and depth "
                 f"{result['write_behind']['depth_at_end']} when the load stopped; drained in "
@@ -1209,7 +1228,7 @@ def perturbed(run: dict) -> bool:
 
 
 PALETTE = {"token": "#1f77b4", "oauth2": "#2ca02c", "introspect": "#d62728"}
-DASHES = {"embedded": "", "mongodb": "7,4", "writebehind": "2,3"}
+DASHES = {"embedded": "", "mongodb": "7,4", "writebehind": "2,3", "cluster": "1,2"}
 
 
 def nice_ticks(lo: float, hi: float, log_scale: bool) -> list[float]:
@@ -1489,6 +1508,8 @@ def main(argv: list[str] | None = None) -> int:
         "mongodb": ("Write-through to MongoDB: FerretDB (SQLite backend) on this machine, the server the tests use; "
                     "each scenario on a fresh database."),
         "writebehind": "MongoDB record plus Redis cache and write-behind queue (TOKENER_REDIS_URL).",
+        "cluster": ("The same on a local Redis Cluster of 3 primaries and 3 replicas (TOKENER_REDIS_CLUSTER_URLS), "
+                    "the queue in 16 partitions."),
     }
     try:
         for mode in args.modes:

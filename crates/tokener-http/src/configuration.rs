@@ -59,6 +59,13 @@ pub struct Settings {
     /// How many Redis replicas must hold an enqueued token record before its 2xx
     /// (`TOKENER_REDIS_WAIT_REPLICAS`, default 0: the primary's acknowledgement).
     pub redis_wait_replicas: u32,
+    /// The seed nodes of a Redis Cluster (`TOKENER_REDIS_CLUSTER_URLS`, comma-separated
+    /// `redis://host:port`): write-behind on a cluster instead of the single Redis of
+    /// `TOKENER_REDIS_URL` (set one or the other).
+    pub redis_cluster_urls: Vec<String>,
+    /// How many streams the write-behind queue is spread over
+    /// (`TOKENER_REDIS_STREAM_PARTITIONS`; default 16 on a cluster, 1 on a single Redis).
+    pub redis_stream_partitions: u16,
     /// This instance's name in the write-behind consumer group (`TOKENER_INSTANCE_NAME`;
     /// default `<hostname>-<port>`): unique per instance, stable across its restarts, so a
     /// restarted instance resumes its own pending entries at once.
@@ -190,6 +197,22 @@ impl Settings {
             0..=u64::from(tokener_redis::MAX_WAIT_REPLICAS),
         )
         .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        let redis_cluster_urls: Vec<String> = var("TOKENER_REDIS_CLUSTER_URLS")
+            .map(|urls| {
+                urls.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let redis_stream_partitions = number(
+            "TOKENER_REDIS_STREAM_PARTITIONS",
+            1..=u64::from(tokener_redis::MAX_STREAM_PARTITIONS),
+        )
+        .map_or(if redis_cluster_urls.is_empty() { 1 } else { 16 }, |n| {
+            u16::try_from(n).unwrap_or(u16::MAX)
+        });
         let memory_max_tokens = number("TOKENER_MEMORY_MAX_TOKENS", 1..=1_000_000_000)
             .map_or(DEFAULT_MEMORY_MAX_TOKENS, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
@@ -225,6 +248,25 @@ impl Settings {
         }
 
         let redis_url = var("TOKENER_REDIS_URL");
+        if redis_url.is_some() && !redis_cluster_urls.is_empty() {
+            problems.push(
+                "TOKENER_REDIS_URL and TOKENER_REDIS_CLUSTER_URLS are both set: set \
+                 TOKENER_REDIS_URL for one Redis, TOKENER_REDIS_CLUSTER_URLS for a cluster"
+                    .into(),
+            );
+        }
+        if redis_cluster_urls
+            .iter()
+            .any(|u| !u.starts_with("redis://"))
+        {
+            problems.push("TOKENER_REDIS_CLUSTER_URLS must be redis:// URLs".into());
+        } else if !redis_cluster_urls.is_empty() && mongodb.is_none() {
+            problems.push(
+                "TOKENER_REDIS_CLUSTER_URLS is set without TOKENER_MONGODB_URI: Redis is a \
+                 cache, not the record of issued tokens; configure MongoDB too"
+                    .into(),
+            );
+        }
         if let Some(url) = &redis_url {
             if !url.starts_with("redis://") {
                 problems.push(
@@ -376,6 +418,8 @@ impl Settings {
                 redis_url,
                 redis_prefix,
                 redis_wait_replicas,
+                redis_cluster_urls,
+                redis_stream_partitions,
                 instance_name,
                 max_backlog,
                 memory_max_tokens,

@@ -100,7 +100,9 @@ impl Storage {
                 ))
             }
             Some(mongo) => {
-                let mut storage = match &settings.redis_url {
+                let redis = redis_config(settings);
+                let limits = group_limits(redis.as_ref());
+                let mut storage = match redis {
                     None => Self::mongodb(mongo).await?,
                     Some(redis) => Self::write_behind(mongo, redis, settings).await?,
                 };
@@ -109,7 +111,7 @@ impl Storage {
                 storage.clients = Arc::new(ReusedClients::new(storage.clients));
                 // Concurrent issuances share one write: one `insert_many` (write-through) or
                 // one Redis pipeline (write-behind) per batch.
-                let (tokens, stats) = grouped(storage.tokens);
+                let (tokens, stats) = grouped(storage.tokens, limits);
                 storage.tokens = tokens;
                 storage.group_commit = Some(stats);
                 Ok(storage)
@@ -123,19 +125,19 @@ impl Storage {
     /// instead (logged and counted): slower, never a 2xx for a record that is not durable.
     async fn write_behind(
         mongo: &MongoSettings,
-        url: &str,
+        config: RedisConfig,
         settings: &Settings,
     ) -> anyhow::Result<Self> {
         let mut storage = Self::mongodb(mongo).await?;
-        let config = RedisConfig {
-            key_prefix: settings.redis_prefix.clone(),
-            wait_replicas: settings.redis_wait_replicas,
-            ..RedisConfig::new(url)
-        };
         let redacted = config.redacted_url();
-        let redis = RedisStore::connect(config).await.map_err(|e| {
-            anyhow::anyhow!("TOKENER_REDIS_URL: cannot use Redis at {redacted}: {e}")
-        })?;
+        let variable = if config.cluster_urls.is_empty() {
+            "TOKENER_REDIS_URL"
+        } else {
+            "TOKENER_REDIS_CLUSTER_URLS"
+        };
+        let redis = RedisStore::connect(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{variable}: cannot use Redis at {redacted}: {e}"))?;
         for problem in redis.durability().problems() {
             tracing::warn!(%problem, "Redis durability: acknowledged tokens could be lost");
         }
@@ -223,8 +225,11 @@ fn mongo_config(settings: &MongoSettings) -> MongoConfig {
 
 /// `tokens` behind group commit (see [`tokener_core::group_commit`]), and how to read its
 /// counters. The committer runs until the last handle of the store is dropped.
-fn grouped(tokens: Arc<dyn TokenStore>) -> (Arc<dyn TokenStore>, GroupStatsSource) {
-    let (store, committer) = group_commit(tokens, GroupLimits::default());
+fn grouped(
+    tokens: Arc<dyn TokenStore>,
+    limits: GroupLimits,
+) -> (Arc<dyn TokenStore>, GroupStatsSource) {
+    let (store, committer) = group_commit(tokens, limits);
     tokio::spawn(committer.run());
     let store = Arc::new(store);
     let stats = {
@@ -321,5 +326,39 @@ impl Dependency for MongoDependency {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.0.ping().await
+    }
+}
+
+/// Batches in flight at once: the default two, or one per queue partition up to eight on a
+/// partitioned queue, whose batches go to different streams (on a cluster, different
+/// primaries): a partition that stalls (its primary failing over) then holds one lane of
+/// several rather than one of two.
+fn group_limits(redis: Option<&RedisConfig>) -> GroupLimits {
+    let partitions = redis.map_or(1, |r| usize::from(r.stream_partitions));
+    let default = GroupLimits::default();
+    GroupLimits {
+        in_flight: default.in_flight.max(partitions.min(8)),
+        ..default
+    }
+}
+
+/// The Redis of write-behind mode, if one is configured: a single Redis or a cluster.
+fn redis_config(settings: &Settings) -> Option<RedisConfig> {
+    let base = RedisConfig {
+        key_prefix: settings.redis_prefix.clone(),
+        wait_replicas: settings.redis_wait_replicas,
+        stream_partitions: settings.redis_stream_partitions,
+        ..RedisConfig::default()
+    };
+    match &settings.redis_url {
+        Some(url) => Some(RedisConfig {
+            url: url.clone(),
+            ..base
+        }),
+        None if !settings.redis_cluster_urls.is_empty() => Some(RedisConfig {
+            cluster_urls: settings.redis_cluster_urls.clone(),
+            ..base
+        }),
+        None => None,
     }
 }
