@@ -17,6 +17,8 @@
 #   TOKENER_TEST_REDIS_URL       redis://127.0.0.1:<port>/
 #   TOKENER_TEST_FERRETDB_BIN    the ferretdb binary, for tests that start their own instance
 #   TOKENER_TEST_REDIS_BIN       the redis-server binary, likewise
+#   TOKENER_TEST_REDIS_CLUSTER_URLS  the seed nodes of a 3-primary, 3-replica Redis Cluster
+#                                (scripts/redis-cluster.sh), comma-separated redis:// URLs
 #
 # Idempotent: the FerretDB build is skipped while the binary is newer than go.mod/go.sum and
 # runs; services already running (per their pid files) are reused. Services keep running after
@@ -47,7 +49,7 @@ if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
             ;;
         stop)
             bash "${BASH_SOURCE[0]}" stop || __tokener_services_status=$?
-            unset TOKENER_TEST_MONGODB_URI TOKENER_TEST_REDIS_URL TOKENER_TEST_FERRETDB_BIN TOKENER_TEST_REDIS_BIN
+            unset TOKENER_TEST_MONGODB_URI TOKENER_TEST_REDIS_URL TOKENER_TEST_FERRETDB_BIN TOKENER_TEST_REDIS_BIN TOKENER_TEST_REDIS_CLUSTER_URLS
             ;;
         status)
             bash "${BASH_SOURCE[0]}" status || __tokener_services_status=$?
@@ -287,26 +289,29 @@ stop_one() {
 }
 
 print_env() {
-    local mongo_port="$1" redis_port="$2"
+    local mongo_port="$1" redis_port="$2" cluster_urls="$3"
     printf 'export TOKENER_TEST_MONGODB_URI=%q\n' "mongodb://127.0.0.1:$mongo_port/"
     printf 'export TOKENER_TEST_REDIS_URL=%q\n' "redis://127.0.0.1:$redis_port/"
     printf 'export TOKENER_TEST_FERRETDB_BIN=%q\n' "$FERRETDB_BIN"
     printf 'export TOKENER_TEST_REDIS_BIN=%q\n' "$(command -v redis-server)"
+    printf 'export TOKENER_TEST_REDIS_CLUSTER_URLS=%q\n' "$cluster_urls"
 }
 
 cmd_start() {
-    local mongo_port redis_port
+    local mongo_port redis_port cluster_urls
     build_ferretdb
     ensure_redis
     mkdir -p "$RUN_DIR"
     mongo_port="$(start_ferretdb)"
     redis_port="$(start_redis)"
-    print_env "$mongo_port" "$redis_port" | tee "$RUN_DIR/env"
+    cluster_urls="$(bash "$REPO/scripts/redis-cluster.sh" start)"
+    print_env "$mongo_port" "$redis_port" "$cluster_urls" | tee "$RUN_DIR/env"
 }
 
 cmd_stop() {
     stop_one ferretdb "$FERRETDB_BIN"
     stop_one redis "$(command -v redis-server || echo redis-server)"
+    bash "$REPO/scripts/redis-cluster.sh" stop
     rm -f "$RUN_DIR/env"
 }
 
@@ -322,6 +327,7 @@ cmd_status() {
     else
         echo "redis: not running"
     fi
+    bash "$REPO/scripts/redis-cluster.sh" status
 }
 
 case "${1:-}" in

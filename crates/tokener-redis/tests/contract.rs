@@ -1,14 +1,15 @@
 //! The port contracts, and Redis specifics (poison entries, a lost consumer group, blocking
 //! reads, the write-behind store on Redis), against the shared test Redis. Each test uses a
-//! key prefix of its own.
+//! key prefix of its own. What must hold on a Redis Cluster too (a partitioned queue, keys in
+//! many slots) runs against the shared test cluster as well.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokener_core::adapters::InMemoryTokenStore;
 use tokener_core::contract::sample_record;
 use tokener_core::{
-    RecordQueue, RevokeOutcome, StoreError, Timestamp, TokenCache, TokenStore, WorkerConfig,
-    WriteBehindStore, WriteBehindWorker,
+    RecordQueue, RevokeOutcome, StoreError, Timestamp, TokenCache, TokenRecord, TokenStore,
+    WorkerConfig, WriteBehindStore, WriteBehindWorker,
 };
 use tokener_redis::testing::{self, TestRedis};
 use tokener_redis::{RedisConfig, RedisStore};
@@ -19,23 +20,104 @@ fn in_an_hour() -> u64 {
         .unix()
 }
 
-#[tokio::test]
-async fn record_queue_contract() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn record_queue_contract(redis: &TestRedis) {
     tokener_core::contract::record_queue(&redis.store.queue()).await;
-    redis.cleanup().await;
+    if redis.store.config().stream_partitions > 1 {
+        batches_spread_over_the_partitions(redis).await;
+    }
 }
 
-#[tokio::test]
-async fn token_cache_contract() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
-    tokener_core::contract::token_cache(&redis.store.cache()).await;
-    redis.cleanup().await;
+/// On a partitioned queue, batches land in several partitions and reads gather them all.
+async fn batches_spread_over_the_partitions(redis: &TestRedis) {
+    let queue = redis.store.queue();
+    let batches: Vec<Vec<TokenRecord>> = (0..24u64)
+        .map(|b| {
+            (0..3)
+                .map(|i| sample_record("spread", in_an_hour() + b * 10 + i))
+                .collect()
+        })
+        .collect();
+    for batch in &batches {
+        queue.enqueue_many(batch).await.unwrap();
+    }
+    let mut read = Vec::new();
+    loop {
+        let more = queue.read("c", 7, Duration::ZERO).await.unwrap();
+        if more.is_empty() {
+            break;
+        }
+        read.extend(more);
+    }
+    assert_eq!(read.len(), 72, "every entry of every partition read");
+    let partitions: std::collections::BTreeSet<&str> = read
+        .iter()
+        .map(|e| e.entry.as_str().split('/').next().unwrap())
+        .collect();
+    assert!(
+        partitions.len() >= 3,
+        "24 batches in a few partitions at least: {partitions:?}"
+    );
+    for batch in &batches {
+        let positions: Vec<usize> = batch
+            .iter()
+            .map(|r| {
+                read.iter()
+                    .position(|e| e.record.as_ref() == Some(r))
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "a batch keeps its order"
+        );
+    }
+    let ids: Vec<_> = read.iter().map(|e| e.entry.clone()).collect();
+    queue.ack(&ids).await.unwrap();
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.depth, stats.pending), (0, 0));
 }
+
+async fn token_cache_contract(redis: &TestRedis) {
+    tokener_core::contract::token_cache(&redis.store.cache()).await;
+}
+
+/// Runs `$suite` against the shared test Redis and, in a second test, the shared test
+/// cluster; each under a prefix of its own.
+macro_rules! on_single_and_cluster {
+    ($($suite:ident),* $(,)?) => {$(
+        mod $suite {
+            use tokener_redis::testing::TestRedis;
+
+            #[tokio::test]
+            async fn single() {
+                let Some(redis) = TestRedis::connect().await else {
+                    return;
+                };
+                super::$suite(&redis).await;
+                redis.cleanup().await;
+            }
+
+            #[tokio::test]
+            async fn cluster() {
+                let Some(redis) = TestRedis::connect_cluster().await else {
+                    return;
+                };
+                super::$suite(&redis).await;
+                redis.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_single_and_cluster!(
+    record_queue_contract,
+    token_cache_contract,
+    a_lost_consumer_group_is_recreated,
+    lag_is_the_age_of_the_oldest_unacknowledged_entry,
+    write_behind_over_redis_revokes_a_queued_token_for_good,
+    rate_counters_count_per_key_and_window,
+    assertion_ids_are_accepted_once_across_the_shared_redis,
+);
 
 #[tokio::test]
 async fn undecodable_entries_are_reported_and_dead_lettered_as_they_were() {
@@ -81,11 +163,7 @@ async fn undecodable_entries_are_reported_and_dead_lettered_as_they_were() {
     redis.cleanup().await;
 }
 
-#[tokio::test]
-async fn a_lost_consumer_group_is_recreated() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn a_lost_consumer_group_is_recreated(redis: &TestRedis) {
     let queue = redis.store.queue();
     // As if Redis lost its data: stream and group gone.
     testing::delete_prefix(&redis.store).await.unwrap();
@@ -100,7 +178,6 @@ async fn a_lost_consumer_group_is_recreated() {
     assert_eq!(read[0].record.as_ref(), Some(&record));
     queue.ack(&[read[0].entry.clone()]).await.unwrap();
     assert_eq!(queue.stats().await.unwrap().depth, 0);
-    redis.cleanup().await;
 }
 
 #[tokio::test]
@@ -134,11 +211,7 @@ async fn a_blocking_read_waits_for_its_block_time_not_the_command_timeout() {
     redis.cleanup().await;
 }
 
-#[tokio::test]
-async fn lag_is_the_age_of_the_oldest_unacknowledged_entry() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn lag_is_the_age_of_the_oldest_unacknowledged_entry(redis: &TestRedis) {
     let queue = redis.store.queue();
     queue
         .enqueue(&sample_record("billing", in_an_hour()))
@@ -150,14 +223,9 @@ async fn lag_is_the_age_of_the_oldest_unacknowledged_entry() {
         lag >= Duration::from_millis(250) && lag < Duration::from_secs(10),
         "{lag:?}"
     );
-    redis.cleanup().await;
 }
 
-#[tokio::test]
-async fn write_behind_over_redis_revokes_a_queued_token_for_good() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn write_behind_over_redis_revokes_a_queued_token_for_good(redis: &TestRedis) {
     let permanent = InMemoryTokenStore::new();
     let store = Arc::new(WriteBehindStore::new(
         redis.store.queue(),
@@ -202,7 +270,6 @@ async fn write_behind_over_redis_revokes_a_queued_token_for_good() {
         "the worker's insert did not undo the revocation"
     );
     assert!(store.is_revoked(record.id()).await.unwrap());
-    redis.cleanup().await;
 }
 
 #[tokio::test]
@@ -215,6 +282,37 @@ async fn connect_reports_the_servers_durability() {
     assert_eq!(durability.appendonly.as_deref(), Some("yes"));
     assert_eq!(durability.appendfsync.as_deref(), Some("always"));
     redis.store.ping().await.unwrap();
+    redis.cleanup().await;
+}
+
+/// A cluster's queue never blocks a read on the shared cluster connection: an empty pass
+/// waits a little and returns, and an entry enqueued meanwhile is read by the next pass.
+#[tokio::test]
+async fn a_read_of_a_cluster_queue_waits_a_pass_not_its_block_time() {
+    let Some(redis) = TestRedis::connect_cluster().await else {
+        return;
+    };
+    let queue = redis.store.queue();
+    let started = Instant::now();
+    let read = queue.read("c", 10, Duration::from_secs(5)).await.unwrap();
+    assert!(read.is_empty());
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(90) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    queue
+        .enqueue(&sample_record("billing", in_an_hour()))
+        .await
+        .unwrap();
+    assert_eq!(
+        queue
+            .read("c", 10, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     redis.cleanup().await;
 }
 
@@ -232,20 +330,10 @@ async fn nothing_listening_is_unavailable_quickly() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-#[tokio::test]
-async fn rate_counters_count_per_key_and_window() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn rate_counters_count_per_key_and_window(redis: &TestRedis) {
     tokener_core::contract::hit_counter(&redis.store.hit_counter()).await;
-    redis.cleanup().await;
 }
 
-#[tokio::test]
-async fn assertion_ids_are_accepted_once_across_the_shared_redis() {
-    let Some(redis) = TestRedis::connect().await else {
-        return;
-    };
+async fn assertion_ids_are_accepted_once_across_the_shared_redis(redis: &TestRedis) {
     tokener_core::contract::replay_cache(&redis.store.replay_cache()).await;
-    redis.cleanup().await;
 }

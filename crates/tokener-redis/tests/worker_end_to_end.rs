@@ -58,6 +58,27 @@ async fn two_workers_drain_the_queue_into_mongodb_exactly_once() {
         db.cleanup().await;
         return;
     };
+    drain_exactly_once(&db, &redis).await;
+    redis.cleanup().await;
+    db.cleanup().await;
+}
+
+/// The same on a Redis Cluster, the queue spread over partitions on three primaries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_drain_a_cluster_queue_into_mongodb_exactly_once() {
+    let Some(db) = TestDb::connect().await else {
+        return;
+    };
+    let Some(redis) = TestRedis::connect_cluster().await else {
+        db.cleanup().await;
+        return;
+    };
+    drain_exactly_once(&db, &redis).await;
+    redis.cleanup().await;
+    db.cleanup().await;
+}
+
+async fn drain_exactly_once(db: &TestDb, redis: &TestRedis) {
     let queue = redis.store.queue();
     let expires = Timestamp::from_system_time(std::time::SystemTime::now())
         .plus_secs(3600)
@@ -162,7 +183,4 @@ async fn two_workers_drain_the_queue_into_mongodb_exactly_once() {
         submitted.values().all(|&n| n == 1),
         "no record was handed to MongoDB twice"
     );
-
-    redis.cleanup().await;
-    db.cleanup().await;
 }

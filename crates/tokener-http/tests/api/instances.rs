@@ -1,7 +1,8 @@
 //! Three instances of the real binary sharing one Redis and one MongoDB-wire server: tokens
 //! issued on all three, a revocation on one honoured by the others within the stated second,
 //! and one instance SIGKILLed under load while MongoDB is down, whose pending queue entries
-//! the other two write: every acknowledged token ends up in MongoDB, once.
+//! the other two write: every acknowledged token ends up in MongoDB, once. Run on a single
+//! Redis and on a Redis Cluster.
 
 use crate::helpers::until_all_in_mongodb;
 use crate::process::{until_status, Service};
@@ -10,18 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokener_mongo::testing::{free_port, wait_for_port, PrivateFerretDb};
-use tokener_redis::testing::{pending_by_consumer, test_config, PrivateRedis};
-use tokener_redis::RedisStore;
+use tokener_redis::testing::{
+    cluster_config, cluster_seeds, pending_by_consumer, test_config, unique_prefix, PrivateRedis,
+    CLUSTER_TEST_PARTITIONS,
+};
+use tokener_redis::{RedisConfig, RedisStore};
 
-const CLIENT: &str = "fleet";
-const SECRET: &str = "fleet-test-secret-0123456789-abcdefghij";
+pub(crate) const CLIENT: &str = "fleet";
+pub(crate) const SECRET: &str = "fleet-test-secret-0123456789-abcdefghij";
 const DATABASE: &str = "fleet";
 /// What the README promises: a verification never misses a revocation older than a second.
 const REVOCATION_BOUND: Duration = Duration::from_secs(1);
 
 /// Clients issuing tokens on `base` as fast as they can until `stop` is set or the instance
 /// is gone; the ids of the tokens answered 200 go to `acknowledged`.
-fn issue_until(
+pub(crate) fn issue_until(
     base: &str,
     clients: usize,
     stop: Arc<AtomicBool>,
@@ -74,10 +78,33 @@ async fn active_on(http: &reqwest::Client, base: &str, token: &str) -> bool {
 
 #[tokio::test]
 async fn three_instances_share_tokens_revocations_and_a_dead_ones_queue() {
-    let Some(mut mongo) = PrivateFerretDb::start().await else {
+    let Some(redis) = PrivateRedis::start().await else {
         return;
     };
-    let Some(redis) = PrivateRedis::start().await else {
+    let env = vec![("TOKENER_REDIS_URL", redis.url())];
+    three_instances(env, test_config(&redis.url(), "tokener")).await;
+}
+
+#[tokio::test]
+async fn three_instances_on_a_redis_cluster() {
+    let Some(seeds) = cluster_seeds() else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let env = vec![
+        ("TOKENER_REDIS_CLUSTER_URLS", seeds.join(",")),
+        ("TOKENER_REDIS_PREFIX", prefix.clone()),
+        (
+            "TOKENER_REDIS_STREAM_PARTITIONS",
+            CLUSTER_TEST_PARTITIONS.to_string(),
+        ),
+    ];
+    three_instances(env, cluster_config(&seeds, &prefix)).await;
+}
+
+/// `redis_env` points the instances at the shared Redis, which `redis` reaches too.
+async fn three_instances(redis_env: Vec<(&'static str, String)>, redis: RedisConfig) {
+    let Some(mut mongo) = PrivateFerretDb::start().await else {
         return;
     };
     let dir = mongo.dir.clone();
@@ -86,16 +113,16 @@ async fn three_instances_share_tokens_revocations_and_a_dead_ones_queue() {
     let http = reqwest::Client::new();
     let mut instances = Vec::new();
     for name in ["a", "b", "c"] {
-        let env = vec![
+        let mut env = redis_env.clone();
+        env.extend([
             ("TOKENER_MONGODB_URI", mongo.uri()),
             ("TOKENER_MONGODB_DATABASE", DATABASE.to_string()),
             ("TOKENER_MONGODB_TIMEOUT_MS", "1000".to_string()),
-            ("TOKENER_REDIS_URL", redis.url()),
             ("TOKENER_INSTANCE_NAME", name.to_string()),
             ("TOKENER_SIGNING_KEY_FILE", keys.display().to_string()),
             ("TOKENER_BOOTSTRAP_CLIENT_ID", CLIENT.to_string()),
             ("TOKENER_BOOTSTRAP_CLIENT_SECRET", SECRET.to_string()),
-        ];
+        ]);
         let port = free_port();
         let service = Service::start_with(&[], &env, dir.join(format!("{name}.log")), port);
         wait_for_port(port, Duration::from_secs(30)).await;
@@ -178,9 +205,7 @@ async fn three_instances_share_tokens_revocations_and_a_dead_ones_queue() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     mongo.kill().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let queue = RedisStore::connect(test_config(&redis.url(), "tokener"))
-        .await
-        .expect("the shared Redis");
+    let queue = RedisStore::connect(redis).await.expect("the shared Redis");
     instances[2].kill();
     let pending = pending_by_consumer(&queue).await;
     let left_by_c: u64 = pending

@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod backoff;
 mod cli;
+mod cluster_failover;
 mod contract;
 mod group_commit;
 mod helpers;

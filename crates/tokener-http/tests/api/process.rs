@@ -238,29 +238,47 @@ async fn operator_smoke_run() {
 /// once.
 #[tokio::test]
 async fn crash_test_nothing_acknowledged_is_lost() {
-    use std::collections::BTreeSet;
-    use std::sync::{Arc, Mutex};
-    use tokener_redis::testing::PrivateRedis;
-
-    let Some(mut mongo) = PrivateFerretDb::start().await else {
+    let Some(redis) = tokener_redis::testing::PrivateRedis::start().await else {
         return;
     };
-    let Some(redis) = PrivateRedis::start().await else {
+    crash_test(vec![("TOKENER_REDIS_URL", redis.url())]).await;
+}
+
+/// The same on a Redis Cluster (3 primaries, 3 replicas), the queue in partitions.
+#[tokio::test]
+async fn crash_test_on_a_redis_cluster_nothing_acknowledged_is_lost() {
+    use tokener_redis::testing::{cluster_seeds, unique_prefix};
+    let Some(seeds) = cluster_seeds() else {
+        return;
+    };
+    crash_test(vec![
+        ("TOKENER_REDIS_CLUSTER_URLS", seeds.join(",")),
+        ("TOKENER_REDIS_PREFIX", unique_prefix()),
+        ("TOKENER_REDIS_STREAM_PARTITIONS", "6".to_string()),
+    ])
+    .await;
+}
+
+async fn crash_test(redis_env: Vec<(&'static str, String)>) {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    let Some(mut mongo) = PrivateFerretDb::start().await else {
         return;
     };
     let dir = mongo.dir.clone();
     let keys = dir.join("keys.json");
     std::fs::write(&keys, tokener_core::KeyRing::generate().to_json()).unwrap();
-    let env = vec![
+    let mut env = redis_env;
+    env.extend([
         ("TOKENER_MONGODB_URI", mongo.uri()),
         ("TOKENER_MONGODB_DATABASE", "crash".to_string()),
         ("TOKENER_MONGODB_TIMEOUT_MS", "1000".to_string()),
-        ("TOKENER_REDIS_URL", redis.url()),
         ("TOKENER_INSTANCE_NAME", "crash".to_string()),
         ("TOKENER_SIGNING_KEY_FILE", keys.display().to_string()),
         ("TOKENER_BOOTSTRAP_CLIENT_ID", "smoke".to_string()),
         ("TOKENER_BOOTSTRAP_CLIENT_SECRET", SECRET.to_string()),
-    ];
+    ]);
     let port = free_port();
     let log = dir.join("tokener.log");
     let mut service = Service::start_with(&[], &env, log.clone(), port);
