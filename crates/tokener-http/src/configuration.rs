@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokener_core::token::KeySealer;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
 use tokener_core::{BackoffLimits, RateLimits};
-use tokener_mongo::WriteConcernSetting;
+use tokener_mongo::{ListingReadPreference, WriteConcernSetting};
 
 /// The client created or updated at start.
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub struct MongoSettings {
     pub retention: Option<Duration>,
     /// How many members hold a write before it counts (`TOKENER_MONGODB_WRITE_CONCERN`).
     pub write_concern: WriteConcernSetting,
+    /// Where the admin listings read from (`TOKENER_MONGODB_LISTING_READ_PREFERENCE`).
+    pub listing_read_preference: ListingReadPreference,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +226,12 @@ impl Settings {
                 problems.push(format!("TOKENER_MONGODB_WRITE_CONCERN {problem}"));
                 WriteConcernSetting::Auto
             });
+        let listing_read_preference = var("TOKENER_MONGODB_LISTING_READ_PREFERENCE")
+            .map_or(Ok(ListingReadPreference::Primary), |text| text.parse())
+            .unwrap_or_else(|problem| {
+                problems.push(format!("TOKENER_MONGODB_LISTING_READ_PREFERENCE {problem}"));
+                ListingReadPreference::Primary
+            });
         let mongodb = var("TOKENER_MONGODB_URI").and_then(|uri| {
             if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
                 problems.push(
@@ -237,6 +245,7 @@ impl Settings {
                 timeout: Duration::from_millis(timeout_ms),
                 retention: retention.map(Duration::from_secs),
                 write_concern,
+                listing_read_preference,
             })
         });
 
@@ -486,10 +495,13 @@ pub const KNOWN: &[&str] = &[
     "TOKENER_MONGODB_DATABASE",
     "TOKENER_MONGODB_TIMEOUT_MS",
     "TOKENER_MONGODB_WRITE_CONCERN",
+    "TOKENER_MONGODB_LISTING_READ_PREFERENCE",
     "TOKENER_RETENTION_SECONDS",
     "TOKENER_REDIS_URL",
     "TOKENER_REDIS_PREFIX",
     "TOKENER_REDIS_WAIT_REPLICAS",
+    "TOKENER_REDIS_CLUSTER_URLS",
+    "TOKENER_REDIS_STREAM_PARTITIONS",
     "TOKENER_INSTANCE_NAME",
     "TOKENER_MAX_BACKLOG",
     "TOKENER_MEMORY_MAX_TOKENS",
@@ -630,6 +642,44 @@ mod tests {
         let text = settings(&none).unwrap_err().to_string();
         assert!(
             text.contains("TOKENER_MONGODB_WRITE_CONCERN must be auto, majority"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_listing_read_preference_is_read_and_checked() {
+        let durable = [
+            ("TOKENER_MONGODB_URI", "mongodb://db/"),
+            (
+                "TOKENER_KEY_ENCRYPTION_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
+        let mongo = |env: &[(&str, &str)]| settings(env).unwrap().mongodb.unwrap();
+        assert_eq!(
+            mongo(&durable).listing_read_preference,
+            ListingReadPreference::Primary
+        );
+        let secondary = [
+            &durable[..],
+            &[(
+                "TOKENER_MONGODB_LISTING_READ_PREFERENCE",
+                "secondaryPreferred",
+            )],
+        ]
+        .concat();
+        assert_eq!(
+            mongo(&secondary).listing_read_preference,
+            ListingReadPreference::SecondaryPreferred
+        );
+        let bad = [
+            &durable[..],
+            &[("TOKENER_MONGODB_LISTING_READ_PREFERENCE", "secondary")],
+        ]
+        .concat();
+        let text = settings(&bad).unwrap_err().to_string();
+        assert!(
+            text.contains("TOKENER_MONGODB_LISTING_READ_PREFERENCE must be"),
             "{text}"
         );
     }

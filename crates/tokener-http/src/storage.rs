@@ -219,6 +219,7 @@ fn mongo_config(settings: &MongoSettings) -> MongoConfig {
         connect_timeout: defaults.connect_timeout.min(settings.timeout),
         retention: settings.retention,
         write_concern: settings.write_concern,
+        listing_read_preference: settings.listing_read_preference,
         ..defaults
     }
 }

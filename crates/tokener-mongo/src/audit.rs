@@ -65,6 +65,7 @@ impl AuditLog for MongoAuditLog {
             self.collection()
                 .find(filter)
                 .sort(doc! { "_id": 1 })
+                .selection_criteria(self.shared.listings.clone())
                 .limit(i64::try_from(limit).unwrap_or(i64::MAX))
                 .await?
                 .try_collect::<Vec<_>>()

@@ -77,6 +77,7 @@ impl ClientRegistry for MongoClientRegistry {
                 .clients
                 .find(doc! {})
                 .sort(doc! { fields::ID: 1 })
+                .selection_criteria(self.shared.listings.clone())
                 .await?
                 .try_collect::<Vec<_>>()
                 .await

@@ -1,5 +1,6 @@
 //! Where the store connects and how long it waits.
 
+use crate::read_preference::ListingReadPreference;
 use crate::write_concern::WriteConcernSetting;
 use mongodb::options::ClientOptions;
 use std::fmt;
@@ -96,6 +97,12 @@ pub struct MongoConfig {
     /// else `majority` on a replica set or sharded cluster, so that an acknowledged record
     /// survives a primary failover.
     pub write_concern: WriteConcernSetting,
+
+    /// Where the admin API's listings (clients, audit events) read from; see
+    /// [`ListingReadPreference`]. Nothing on the request path follows it.
+    ///
+    /// Default: [`ListingReadPreference::Primary`].
+    pub listing_read_preference: ListingReadPreference,
 }
 
 impl MongoConfig {
@@ -195,6 +202,7 @@ impl Default for MongoConfig {
             retention: None,
             app_name: "tokener".into(),
             write_concern: WriteConcernSetting::Auto,
+            listing_read_preference: ListingReadPreference::Primary,
         }
     }
 }
@@ -213,6 +221,7 @@ impl fmt::Debug for MongoConfig {
             .field("retention", &self.retention)
             .field("app_name", &self.app_name)
             .field("write_concern", &self.write_concern)
+            .field("listing_read_preference", &self.listing_read_preference)
             .finish()
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) tokens: Collection<TokenDocument>,
     pub(crate) clients: Collection<ClientDocument>,
     pub(crate) operation_timeout: Duration,
+    /// Where the admin listings read from.
+    pub(crate) listings: mongodb::options::SelectionCriteria,
 }
 
 /// A connected MongoDB store: hands out the [`TokenStore`](tokener_core::TokenStore) and
@@ -110,6 +112,7 @@ impl MongoStore {
             clients: database.collection(CLIENTS),
             database,
             operation_timeout: config.operation_timeout,
+            listings: config.listing_read_preference.criteria(),
         });
 
         let ttl_index = indexes::ensure_indexes(&shared, config.retention).await?;
@@ -121,6 +124,7 @@ impl MongoStore {
             retention_secs = config.retention.map(|r| r.as_secs()),
             %deployment,
             %write_concern,
+            listing_read_preference = %config.listing_read_preference,
             "connected to MongoDB"
         );
         Ok(Self {

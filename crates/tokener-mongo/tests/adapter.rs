@@ -479,3 +479,29 @@ async fn paging_through_revocations_visits_each_once_in_order() {
     assert_eq!(seen, expected);
     db.cleanup().await;
 }
+
+/// With listings sent to secondaries when there are any, they still answer on a server with
+/// none (FerretDB is a standalone server; what a lagging secondary shows cannot be tested here).
+#[tokio::test]
+async fn listings_answer_with_a_secondary_read_preference() {
+    let Some(db) = TestDb::connect_with(|config| tokener_mongo::MongoConfig {
+        listing_read_preference: tokener_mongo::ListingReadPreference::SecondaryPreferred,
+        ..config
+    })
+    .await
+    else {
+        return;
+    };
+    let clients = db.store.clients();
+    clients.upsert(&sample_client("lister")).await.unwrap();
+    let listed = clients.list().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        vec!["lister"]
+    );
+    assert!(tokener_core::AuditLog::list(&db.store.audit(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    db.cleanup().await;
+}
