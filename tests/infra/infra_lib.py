@@ -1,7 +1,7 @@
 """Shared code for the deployment-file tests (Docker, Compose, Terraform, systemd, cloud-init).
 
 These tests read the files as text and check them against what the `tokener` binary actually
-reads (crates/tokener-http/src/configuration.rs), so a renamed or new TOKENER_* setting that the
+reads (crates/tokener-http/src/configuration/mod.rs), so a renamed or new TOKENER_* setting that the
 deployment files do not follow fails here.
 """
 
@@ -23,7 +23,7 @@ INFRA = REPO / "infra"
 TERRAFORM = INFRA / "terraform"
 CLOUD_INIT_TEMPLATE = INFRA / "cloud-init" / "user-data.yaml.tftpl"
 SYSTEMD_UNIT = INFRA / "systemd" / "tokener.service"
-CONFIGURATION_RS = REPO / "crates" / "tokener-http" / "src" / "configuration.rs"
+CONFIGURATION_RS = REPO / "crates" / "tokener-http" / "src" / "configuration" / "mod.rs"
 
 
 # --- what the binary reads ------------------------------------------------------------------------
@@ -31,9 +31,9 @@ CONFIGURATION_RS = REPO / "crates" / "tokener-http" / "src" / "configuration.rs"
 
 @lru_cache(maxsize=None)
 def tokener_env_names() -> frozenset[str]:
-    """Every TOKENER_* variable name that configuration.rs mentions in a string literal."""
+    """Every TOKENER_* variable name that configuration/mod.rs mentions in a string literal."""
     names = frozenset(re.findall(r'"(TOKENER_[A-Z0-9_]+)"', CONFIGURATION_RS.read_text()))
-    assert "TOKENER_LISTEN" in names, "could not find the TOKENER_* names in configuration.rs"
+    assert "TOKENER_LISTEN" in names, "could not find the TOKENER_* names in configuration/mod.rs"
     return names
 
 

@@ -72,7 +72,7 @@ def test_compose_file_parses_and_has_the_services(services):
 
 def test_tokener_environment_uses_only_names_the_binary_reads(tokener):
     unknown = set(environment(tokener)) - tokener_env_names()
-    assert not unknown, f"tokener does not read {sorted(unknown)} (see configuration.rs)"
+    assert not unknown, f"tokener does not read {sorted(unknown)} (see configuration/mod.rs)"
 
 
 def test_tokener_listens_on_all_interfaces_and_publishes_8080(tokener):

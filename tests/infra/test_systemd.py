@@ -135,7 +135,7 @@ def test_no_secrets_or_settings_inline(unit):
     """Settings come from the EnvironmentFile only, never from the unit (which is world-readable)."""
     assert not values(unit, "Environment")
     assert "TOKENER_" not in SYSTEMD_UNIT.read_text().replace("TOKENER_*", "")
-    assert tokener_env_names()  # the names the env file may hold come from configuration.rs
+    assert tokener_env_names()  # the names the env file may hold come from configuration/mod.rs
 
 
 def test_systemd_analyze_verify(tmp_path):
