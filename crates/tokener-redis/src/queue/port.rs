@@ -4,6 +4,7 @@
 use super::{RedisQueue, EMPTY_PASS_WAIT};
 use crate::codec::encode_record;
 use async_trait::async_trait;
+use std::future::Future;
 use std::time::Duration;
 use tokener_core::{
     EntryId, QueueStats, QueuedRecord, RecordQueue, StoreError, TokenId, TokenRecord,
@@ -23,6 +24,24 @@ impl RedisQueue {
             self.partitions.avoid(partition);
         }
         appended
+    }
+
+    /// Visits the partitions in turn (see [`super::partitions::Partitions::pass`]), asking
+    /// each for what is still wanted, until `max` entries are gathered.
+    async fn gather<F, Fut>(&self, max: usize, mut take: F) -> Result<Vec<QueuedRecord>, StoreError>
+    where
+        F: FnMut(usize, usize) -> Fut,
+        Fut: Future<Output = Result<Vec<QueuedRecord>, StoreError>>,
+    {
+        let mut gathered = Vec::new();
+        for partition in self.partitions.pass() {
+            if gathered.len() >= max {
+                break;
+            }
+            let want = max - gathered.len();
+            gathered.extend(take(partition, want).await?);
+        }
+        Ok(gathered)
     }
 }
 
@@ -59,17 +78,11 @@ impl RecordQueue for RedisQueue {
         if self.reads_block() {
             return self.read_partition(0, consumer, max, block).await;
         }
-        let mut read = Vec::new();
-        for partition in self.partitions.pass() {
-            if read.len() >= max {
-                break;
-            }
-            let want = max - read.len();
-            read.extend(
+        let read = self
+            .gather(max, |partition, want| {
                 self.read_partition(partition, consumer, want, Duration::ZERO)
-                    .await?,
-            );
-        }
+            })
+            .await?;
         if read.is_empty() && !block.is_zero() {
             tokio::time::sleep(block.min(EMPTY_PASS_WAIT)).await;
         }
@@ -77,15 +90,10 @@ impl RecordQueue for RedisQueue {
     }
 
     async fn redeliver(&self, consumer: &str, max: usize) -> Result<Vec<QueuedRecord>, StoreError> {
-        let mut again = Vec::new();
-        for partition in self.partitions.pass() {
-            if again.len() >= max {
-                break;
-            }
-            let want = max - again.len();
-            again.extend(self.redeliver_partition(partition, consumer, want).await?);
-        }
-        Ok(again)
+        self.gather(max, |partition, want| {
+            self.redeliver_partition(partition, consumer, want)
+        })
+        .await
     }
 
     async fn reclaim(
@@ -94,18 +102,10 @@ impl RecordQueue for RedisQueue {
         min_idle: Duration,
         max: usize,
     ) -> Result<Vec<QueuedRecord>, StoreError> {
-        let mut claimed = Vec::new();
-        for partition in self.partitions.pass() {
-            if claimed.len() >= max {
-                break;
-            }
-            let want = max - claimed.len();
-            claimed.extend(
-                self.reclaim_partition(partition, consumer, min_idle, want)
-                    .await?,
-            );
-        }
-        Ok(claimed)
+        self.gather(max, |partition, want| {
+            self.reclaim_partition(partition, consumer, min_idle, want)
+        })
+        .await
     }
 
     async fn ack(&self, entries: &[EntryId]) -> Result<(), StoreError> {
