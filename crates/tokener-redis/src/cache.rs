@@ -187,23 +187,17 @@ impl TokenCache for RedisTokenCache {
                 vec![get(self.complete_key.clone()), get(self.revoked_key(id))],
             )
             .await?;
-        let present = |value: &Value| !matches!(value, Value::Nil);
-        let (complete, marker) = match replies.as_slice() {
-            [complete, marker] => (
-                present(complete).then_some(()),
-                present(marker).then_some(()),
-            ),
-            _ => {
-                return Err(crate::errors::malformed(
-                    "read revocation",
-                    "not two replies",
-                ))
-            }
+        let [complete, marker] = replies.as_slice() else {
+            return Err(crate::errors::malformed(
+                "read revocation",
+                "not two replies",
+            ));
         };
-        Ok(match (marker, complete) {
-            (Some(_), _) => Some(true),
-            (None, Some(_)) => Some(false),
-            (None, None) => None,
+        let present = |value: &Value| !matches!(value, Value::Nil);
+        Ok(match (present(marker), present(complete)) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
         })
     }
 
