@@ -264,31 +264,21 @@ impl Settings {
                     .into(),
             );
         }
-        if redis_cluster_urls
-            .iter()
-            .any(|u| !u.starts_with("redis://"))
-        {
-            problems.push("TOKENER_REDIS_CLUSTER_URLS must be redis:// URLs".into());
-        } else if !redis_cluster_urls.is_empty() && mongodb.is_none() {
-            problems.push(
-                "TOKENER_REDIS_CLUSTER_URLS is set without TOKENER_MONGODB_URI: Redis is a \
-                 cache, not the record of issued tokens; configure MongoDB too"
-                    .into(),
-            );
-        }
-        if let Some(url) = &redis_url {
-            if !url.starts_with("redis://") {
-                problems.push(
-                    "TOKENER_REDIS_URL must start with redis:// (TLS to Redis, rediss://, is not \
+        let redis_urls = [
+            ("TOKENER_REDIS_URL", redis_url.as_slice()),
+            ("TOKENER_REDIS_CLUSTER_URLS", redis_cluster_urls.as_slice()),
+        ];
+        for (name, urls) in redis_urls.into_iter().filter(|(_, urls)| !urls.is_empty()) {
+            if urls.iter().any(|u| !u.starts_with("redis://")) {
+                problems.push(format!(
+                    "{name} must start with redis:// (TLS to Redis, rediss://, is not \
                      supported in this version)"
-                        .into(),
-                );
+                ));
             } else if mongodb.is_none() {
-                problems.push(
-                    "TOKENER_REDIS_URL is set without TOKENER_MONGODB_URI: Redis is a cache, not \
-                     the record of issued tokens; configure MongoDB too"
-                        .into(),
-                );
+                problems.push(format!(
+                    "{name} is set without TOKENER_MONGODB_URI: Redis is a cache, not the \
+                     record of issued tokens; configure MongoDB too"
+                ));
             }
         }
 

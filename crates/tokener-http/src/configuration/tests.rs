@@ -2,6 +2,15 @@
 use super::*;
 use std::collections::HashMap;
 
+/// MongoDB and a key-encryption secret: the least a durable configuration needs.
+const DURABLE: [(&str, &str); 2] = [
+    ("TOKENER_MONGODB_URI", "mongodb://db/"),
+    (
+        "TOKENER_KEY_ENCRYPTION_SECRET",
+        "0123456789abcdef0123456789abcdef",
+    ),
+];
+
 fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let map: HashMap<String, String> = vars
         .iter()
@@ -42,20 +51,13 @@ fn the_memory_bound_is_a_positive_whole_number() {
 
 #[test]
 fn the_write_concern_is_read_and_an_unacknowledged_one_refused() {
-    let durable = [
-        ("TOKENER_MONGODB_URI", "mongodb://db/"),
-        (
-            "TOKENER_KEY_ENCRYPTION_SECRET",
-            "0123456789abcdef0123456789abcdef",
-        ),
-    ];
-    let defaults = settings(&durable).unwrap();
+    let defaults = settings(&DURABLE).unwrap();
     assert_eq!(
         defaults.mongodb.unwrap().write_concern,
         WriteConcernSetting::Auto
     );
     let majority = [
-        &durable[..],
+        &DURABLE[..],
         &[("TOKENER_MONGODB_WRITE_CONCERN", "majority")],
     ]
     .concat();
@@ -63,7 +65,7 @@ fn the_write_concern_is_read_and_an_unacknowledged_one_refused() {
         settings(&majority).unwrap().mongodb.unwrap().write_concern,
         WriteConcernSetting::Majority
     );
-    let none = [&durable[..], &[("TOKENER_MONGODB_WRITE_CONCERN", "0")]].concat();
+    let none = [&DURABLE[..], &[("TOKENER_MONGODB_WRITE_CONCERN", "0")]].concat();
     let text = settings(&none).unwrap_err().to_string();
     assert!(
         text.contains("TOKENER_MONGODB_WRITE_CONCERN must be auto, majority"),
@@ -73,20 +75,13 @@ fn the_write_concern_is_read_and_an_unacknowledged_one_refused() {
 
 #[test]
 fn the_listing_read_preference_is_read_and_checked() {
-    let durable = [
-        ("TOKENER_MONGODB_URI", "mongodb://db/"),
-        (
-            "TOKENER_KEY_ENCRYPTION_SECRET",
-            "0123456789abcdef0123456789abcdef",
-        ),
-    ];
     let mongo = |env: &[(&str, &str)]| settings(env).unwrap().mongodb.unwrap();
     assert_eq!(
-        mongo(&durable).listing_read_preference,
+        mongo(&DURABLE).listing_read_preference,
         ListingReadPreference::Primary
     );
     let secondary = [
-        &durable[..],
+        &DURABLE[..],
         &[(
             "TOKENER_MONGODB_LISTING_READ_PREFERENCE",
             "secondaryPreferred",
@@ -98,7 +93,7 @@ fn the_listing_read_preference_is_read_and_checked() {
         ListingReadPreference::SecondaryPreferred
     );
     let bad = [
-        &durable[..],
+        &DURABLE[..],
         &[("TOKENER_MONGODB_LISTING_READ_PREFERENCE", "secondary")],
     ]
     .concat();
@@ -201,6 +196,38 @@ fn every_variable_read_is_known() {
 fn redis_without_mongodb_refuses_to_start() {
     let err = settings(&[("TOKENER_REDIS_URL", "redis://127.0.0.1:6379")]).unwrap_err();
     assert!(err.to_string().contains("Redis is a cache"));
+}
+
+#[test]
+fn a_redis_cluster_is_checked_like_one_redis_and_not_beside_it() {
+    let cluster = (
+        "TOKENER_REDIS_CLUSTER_URLS",
+        "redis://a:7000,redis://b:7001",
+    );
+    let err = settings(&[cluster]).unwrap_err().to_string();
+    assert!(
+        err.contains("TOKENER_REDIS_CLUSTER_URLS is set without TOKENER_MONGODB_URI"),
+        "{err}"
+    );
+    let tls = (
+        "TOKENER_REDIS_CLUSTER_URLS",
+        "redis://a:7000,rediss://b:7001",
+    );
+    let err = settings(&[DURABLE[0], tls]).unwrap_err().to_string();
+    assert!(
+        err.contains("TOKENER_REDIS_CLUSTER_URLS must start with redis://"),
+        "{err}"
+    );
+    let both = [
+        DURABLE[0],
+        cluster,
+        ("TOKENER_REDIS_URL", "redis://c:6379/"),
+    ];
+    let err = settings(&both).unwrap_err().to_string();
+    assert!(err.contains("are both set"), "{err}");
+    let ok = settings(&[DURABLE[0], DURABLE[1], cluster]).unwrap();
+    assert_eq!(ok.redis_cluster_urls, ["redis://a:7000", "redis://b:7001"]);
+    assert_eq!(ok.redis_stream_partitions, 16, "16 by default on a cluster");
 }
 
 #[test]
