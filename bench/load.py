@@ -539,25 +539,25 @@ def setup_mongodb(run_id: str) -> ModeSetup:
                      mongodb_uri=uri, database=database, db_names=("ferretdb",))
 
 
-def setup_writebehind(run_id: str) -> ModeSetup:
-    # MongoDB as the record, Redis as cache and write-behind queue.
+def with_redis(run_id: str, service_var: str, env_var: str, db_names: tuple[str, ...]) -> ModeSetup:
+    """MongoDB as the record, and as cache and write-behind queue the test services' Redis that
+    `service_var` names, handed to the service as `env_var`."""
     base = setup_mongodb(run_id)
-    redis = test_services().get("TOKENER_TEST_REDIS_URL")
+    redis = test_services().get(service_var)
     if not redis:
-        raise Skip("scripts/test-services.sh printed no TOKENER_TEST_REDIS_URL")
-    base.env["TOKENER_REDIS_URL"] = redis
-    base.db_names = ("ferretdb", "redis")
+        raise Skip(f"scripts/test-services.sh printed no {service_var}")
+    base.env[env_var] = redis
+    base.db_names = db_names
     return base
+
+
+def setup_writebehind(run_id: str) -> ModeSetup:
+    return with_redis(run_id, "TOKENER_TEST_REDIS_URL", "TOKENER_REDIS_URL", ("ferretdb", "redis"))
 
 
 def setup_cluster(run_id: str) -> ModeSetup:
-    # The same as writebehind, on the tests' Redis Cluster.
-    base = setup_mongodb(run_id)
-    seeds = test_services().get("TOKENER_TEST_REDIS_CLUSTER_URLS")
-    if not seeds:
-        raise Skip("scripts/test-services.sh printed no TOKENER_TEST_REDIS_CLUSTER_URLS")
-    base.env["TOKENER_REDIS_CLUSTER_URLS"] = seeds
-    return base
+    # The six nodes' CPU is not broken out: only FerretDB's.
+    return with_redis(run_id, "TOKENER_TEST_REDIS_CLUSTER_URLS", "TOKENER_REDIS_CLUSTER_URLS", ("ferretdb",))
 
 
 def uses_redis(env: dict[str, str]) -> bool:
