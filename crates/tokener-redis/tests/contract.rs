@@ -317,6 +317,28 @@ async fn a_read_of_a_cluster_queue_waits_a_pass_not_its_block_time() {
 }
 
 #[tokio::test]
+async fn a_cluster_with_no_node_listening_is_unavailable_quickly() {
+    let seeds = (0..2)
+        .map(|_| format!("redis://127.0.0.1:{}/", testing::free_port()))
+        .collect();
+    let started = Instant::now();
+    let result = RedisStore::connect(RedisConfig {
+        cluster_urls: seeds,
+        stream_partitions: 4,
+        connect_timeout: Duration::from_millis(300),
+        command_timeout: Duration::from_millis(700),
+        ..RedisConfig::default()
+    })
+    .await;
+    assert!(matches!(result, Err(StoreError::Unavailable { .. })));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn nothing_listening_is_unavailable_quickly() {
     let port = testing::free_port();
     let started = Instant::now();
