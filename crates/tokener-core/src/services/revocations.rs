@@ -33,6 +33,10 @@ pub struct RevocationState {
     /// Milliseconds of the last confirmation by the source that this state is current (0: never).
     synced_at: AtomicU64,
     changes: tokio::sync::watch::Sender<u64>,
+    /// The times (milliseconds) of revocations this instance is writing to its store, with how
+    /// many carry each: a write can become visible after a later-stamped one, so the feed must
+    /// not pass the oldest (see `feed_watermark`).
+    writing: Mutex<std::collections::BTreeMap<u64, usize>>,
 }
 
 #[derive(Default)]
@@ -62,7 +66,27 @@ impl RevocationState {
             writer: Mutex::new(WriterState::default()),
             synced_at: AtomicU64::new(0),
             changes: tokio::sync::watch::channel(0).0,
+            writing: Mutex::new(std::collections::BTreeMap::new()),
         }
+    }
+
+    /// Marks a revocation carrying `at` as being written to the store until the guard is
+    /// dropped (after the write, and after it was applied here).
+    pub fn writing(&self, at: Timestamp) -> Writing<'_> {
+        *self.writing_lock().entry(at.unix_millis()).or_insert(0) += 1;
+        Writing { state: self, at }
+    }
+
+    /// The time of the oldest revocation still being written, if any.
+    pub fn oldest_writing(&self) -> Option<Timestamp> {
+        self.writing_lock()
+            .keys()
+            .next()
+            .map(|&millis| Timestamp::from_unix_millis(millis))
+    }
+
+    fn writing_lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, usize>> {
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds entries and returns how many were new. Idempotent: a token already held keeps its
@@ -214,6 +238,25 @@ fn prune(snapshot: &mut Snapshot, now: Timestamp) -> usize {
         }
     }
     expired.len()
+}
+
+/// A revocation being written; see [`RevocationState::writing`].
+pub struct Writing<'a> {
+    state: &'a RevocationState,
+    at: Timestamp,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut writing = self.state.writing_lock();
+        let millis = self.at.unix_millis();
+        if let Some(count) = writing.get_mut(&millis) {
+            *count -= 1;
+            if *count == 0 {
+                writing.remove(&millis);
+            }
+        }
+    }
 }
 
 /// How far back each poll of the store reads again: a revocation written by another instance

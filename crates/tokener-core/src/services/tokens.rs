@@ -340,7 +340,11 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         match self.store.get(id).await? {
             Some(record) => self.revoke_recorded(id, record.claims.expires_at).await,
             // Maybe not in the permanent store yet (write-behind): the store knows where to look.
-            None => self.store.revoke(id, self.clock.now()).await,
+            None => {
+                let at = self.clock.now();
+                let _writing = self.revocations.state().writing(at);
+                self.store.revoke(id, at).await
+            }
         }
     }
 
@@ -352,6 +356,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
         expires_at: crate::domain::Timestamp,
     ) -> Result<RevokeOutcome, StoreError> {
         let at = self.clock.now();
+        let _writing = self.revocations.state().writing(at);
         let outcome = self.store.revoke(id, at).await?;
         if outcome == RevokeOutcome::Revoked {
             let entry = RevocationEntry::Token(Revocation {
@@ -385,6 +390,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
                 revocation.expires_at = revocation.expires_at.plus_secs(extra);
             }
         }
+        let _writing = self.revocations.state().writing(revocation.revoked_at);
         self.store.revoke_client(&revocation).await?;
         self.revocations
             .state()
@@ -437,13 +443,18 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
 }
 
 /// The newest revocation time the feed may hand out: [`FEED_SETTLE_MILLIS`] before the state
-/// was last synced.
+/// was last synced, and before the oldest revocation this instance is still writing (its
+/// write may land after a later-stamped one's, which the feed must not hand out first).
 pub fn feed_watermark(state: &RevocationState) -> crate::domain::Timestamp {
-    state
+    let settled = state
         .synced_at()
         .map_or(crate::domain::Timestamp::default(), |at| {
             at.minus_millis(FEED_SETTLE_MILLIS)
-        })
+        });
+    match state.oldest_writing() {
+        Some(oldest) => settled.min(oldest.minus_millis(1)),
+        None => settled,
+    }
 }
 
 /// The requested set if every member is allowed, all allowed when nothing was requested.
@@ -457,5 +468,35 @@ fn granted<T: Ord + Clone>(
             Some(denied) => Err(denied.clone()),
             None => Ok(requested),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Timestamp;
+
+    #[test]
+    fn the_feed_waits_for_revocations_still_being_written() {
+        let state = RevocationState::new();
+        let t = Timestamp::from_unix_millis(1_800_000_000_000);
+        state.mark_synced(t.plus_millis(1_000));
+        let settled = t.plus_millis(1_000 - FEED_SETTLE_MILLIS);
+        assert_eq!(feed_watermark(&state), settled);
+        let first = state.writing(t);
+        let second = state.writing(t);
+        assert_eq!(
+            feed_watermark(&state),
+            t.minus_millis(1),
+            "held below the write"
+        );
+        drop(first);
+        assert_eq!(
+            feed_watermark(&state),
+            t.minus_millis(1),
+            "until both are written"
+        );
+        drop(second);
+        assert_eq!(feed_watermark(&state), settled);
     }
 }
