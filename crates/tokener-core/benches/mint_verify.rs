@@ -481,7 +481,7 @@ fn fixture() -> Fixture {
     let grants = Grants {
         scopes: SCOPES.iter().map(|s| Scope::parse(*s).unwrap()).collect(),
         audiences: BTreeSet::from([Audience::parse(AUDIENCE).unwrap()]),
-        max_ttl: None,
+        ..Default::default()
     };
     let (_, secret) = rt.block_on(clients.create(client.clone(), grants)).unwrap();
     Fixture {

@@ -25,6 +25,7 @@ pub use domain::{
     SecretError, SecretHash, SystemClock, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
     TtlError,
 };
+pub use domain::{TokenFormat, UnknownTokenFormat};
 pub use group_commit::{group_commit, Committer, GroupCommitStore, GroupLimits, GroupStats};
 pub use ports::{AuditLog, HitCounter, KeyStore, ReplayCache, StoredKey, TokenCache};
 pub use ports::{

@@ -47,7 +47,7 @@ fn grants() -> Grants {
     Grants {
         scopes: set(&["orders:read", "orders:write"]),
         audiences: set(&["orders"]),
-        max_ttl: None,
+        ..Default::default()
     }
 }
 
@@ -92,6 +92,7 @@ async fn issue_narrows_to_what_was_asked() {
         scopes: Some(set(&["orders:read"])),
         audiences: Some(BTreeSet::new()),
         ttl: Some(Ttl::from_secs(60).unwrap()),
+        ..Default::default()
     };
     let issued = f
         .tokens

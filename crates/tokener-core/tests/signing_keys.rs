@@ -39,7 +39,7 @@ async fn a_rotation_signs_with_the_new_key_and_verifies_old_tokens_until_they_ex
     let grants = Grants {
         scopes: ["orders:read".parse().unwrap()].into(),
         audiences: ["orders".parse().unwrap()].into(),
-        max_ttl: None,
+        ..Default::default()
     };
     let (client, _) = ClientService::new(registry, clock.clone())
         .create("billing".parse().unwrap(), grants)

@@ -80,7 +80,7 @@ fn grants() -> Grants {
     Grants {
         scopes: ["orders:read".parse().unwrap()].into(),
         audiences: ["orders".parse().unwrap()].into(),
-        max_ttl: None,
+        ..Default::default()
     }
 }
 

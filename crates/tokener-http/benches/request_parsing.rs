@@ -82,7 +82,7 @@ fn state(runtime: &tokio::runtime::Runtime) -> web::Data<AppState> {
             .map(|s| s.parse().unwrap())
             .collect(),
         audiences: ["orders".parse().unwrap()].into_iter().collect(),
-        max_ttl: None,
+        ..Default::default()
     };
     runtime
         .block_on(clients.ensure(

@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(home::home, token::issue, oauth2::token::token, oauth2::introspect::introspect,
-        oauth2::revoke::revoke, oauth2::metadata::metadata, keys::keys, revocations::revocations,
+        oauth2::revoke::revoke, oauth2::metadata::metadata, keys::biscuit::keys, keys::jwks::jwks, revocations::revocations,
         revocations::stream::stream, admin::clients::revoke_tokens,
         admin::clients::create, admin::clients::list, admin::clients::get,
         admin::clients::update, admin::clients::rotate_secret, admin::tokens::revoke,

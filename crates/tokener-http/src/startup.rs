@@ -306,6 +306,7 @@ async fn ensure_bootstrap<C: tokener_core::ClientRegistry>(
         scopes: bootstrap.scopes.clone(),
         audiences: bootstrap.audiences.clone(),
         max_ttl: None,
+        token_format: bootstrap.token_format,
     };
     clients
         .ensure(bootstrap.id.clone(), &bootstrap.secret, grants)
@@ -327,7 +328,7 @@ async fn create_demo_client<C: tokener_core::ClientRegistry>(
     let grants = Grants {
         scopes: parse(&["demo:read", "demo:write"])?,
         audiences: ["demo".parse()?].into(),
-        max_ttl: None,
+        ..Default::default()
     };
     let (client, secret): (_, ClientSecret) =
         clients.create(ClientId::parse("demo")?, grants).await?;

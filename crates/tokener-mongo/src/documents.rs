@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use tokener_core::{
     Audience, Client, ClientId, ClientKeys, Fingerprint, KeyId, Revocation, Scope, SecretHash,
-    StoreError, Timestamp, TokenClaims, TokenId, TokenRecord, Ttl,
+    StoreError, Timestamp, TokenClaims, TokenFormat, TokenId, TokenRecord, Ttl,
 };
 
 /// Collection of [`TokenDocument`]s.
@@ -85,6 +85,9 @@ pub(crate) struct ClientDocument {
     /// Absent when the deployment's bound applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) max_ttl_seconds: Option<i64>,
+    /// `biscuit` or `jwt`; absent (documents from before formats existed) is `biscuit`.
+    #[serde(default, skip_serializing_if = "TokenFormat::is_default")]
+    pub(crate) token_format: TokenFormat,
     pub(crate) disabled: bool,
     pub(crate) created_at: DateTime,
     pub(crate) updated_at: DateTime,
@@ -197,6 +200,7 @@ impl ClientDocument {
             max_ttl_seconds: client
                 .max_ttl
                 .map(|t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
+            token_format: client.token_format,
             disabled: client.disabled,
             created_at: to_date(client.created_at),
             updated_at: to_date(client.updated_at),
@@ -228,6 +232,7 @@ impl ClientDocument {
                 &id,
             )?,
             max_ttl,
+            token_format: self.token_format,
             disabled: self.disabled,
             created_at: from_date(self.created_at, "created_at", &id)?,
             updated_at: from_date(self.updated_at, "updated_at", &id)?,

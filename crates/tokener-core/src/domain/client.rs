@@ -1,6 +1,8 @@
 //! A registered client (a service that may ask for tokens) and what it may be granted.
 
-use super::{Audience, ClientId, ClientKeys, ClientSecret, Scope, SecretHash, Timestamp, Ttl};
+use super::{
+    Audience, ClientId, ClientKeys, ClientSecret, Scope, SecretHash, Timestamp, TokenFormat, Ttl,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -20,6 +22,10 @@ pub struct Client {
     pub allowed_audiences: BTreeSet<Audience>,
     /// A tighter TTL bound than the deployment's, if set.
     pub max_ttl: Option<Ttl>,
+    /// The kind of access token it receives (records written before formats existed hold
+    /// none: Biscuit).
+    #[serde(default, skip_serializing_if = "TokenFormat::is_default")]
+    pub token_format: TokenFormat,
     pub disabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -41,6 +47,7 @@ impl Client {
             allowed_scopes,
             allowed_audiences,
             max_ttl: None,
+            token_format: TokenFormat::Biscuit,
             disabled: false,
             created_at: now,
             updated_at: now,

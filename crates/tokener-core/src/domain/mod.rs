@@ -9,6 +9,7 @@ mod names;
 mod revocation;
 mod secret;
 mod token;
+mod token_format;
 
 pub use audit::AuditEvent;
 pub use client::Client;
@@ -18,3 +19,4 @@ pub use names::{Audience, ClientId, NameError, Scope, TokenId, Ttl, TtlError};
 pub use revocation::{BadCursor, ClientRevocation, FeedCursor, RevocationEntry};
 pub use secret::{ClientSecret, SecretError, SecretHash};
 pub use token::{Fingerprint, IssuedToken, KeyId, Revocation, TokenClaims, TokenRecord};
+pub use token_format::{TokenFormat, UnknownTokenFormat};

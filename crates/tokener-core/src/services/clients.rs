@@ -1,6 +1,8 @@
 //! `ClientService`: registering clients and managing their secrets.
 
-use crate::domain::{Audience, Client, ClientId, ClientKeys, ClientSecret, Clock, Scope, Ttl};
+use crate::domain::{
+    Audience, Client, ClientId, ClientKeys, ClientSecret, Clock, Scope, TokenFormat, Ttl,
+};
 use crate::ports::{ClientRegistry, StoreError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,6 +23,8 @@ pub struct Grants {
     pub scopes: BTreeSet<Scope>,
     pub audiences: BTreeSet<Audience>,
     pub max_ttl: Option<Ttl>,
+    /// The kind of access token it receives.
+    pub token_format: TokenFormat,
 }
 
 /// A change to a client; `None` leaves a field as it is.
@@ -31,6 +35,7 @@ pub struct ClientChange {
     /// `Some(None)` removes the client's own TTL bound.
     pub max_ttl: Option<Option<Ttl>>,
     pub disabled: Option<bool>,
+    pub token_format: Option<TokenFormat>,
     /// New public keys: the client authenticates with `private_key_jwt` from now on (a secret
     /// it had stops working).
     pub jwks: Option<ClientKeys>,
@@ -131,6 +136,9 @@ impl<C: ClientRegistry> ClientService<C> {
         if let Some(disabled) = change.disabled {
             client.disabled = disabled;
         }
+        if let Some(format) = change.token_format {
+            client.token_format = format;
+        }
         if let Some(keys) = change.jwks {
             client.jwks = Some(keys);
         }
@@ -164,6 +172,7 @@ impl<C: ClientRegistry> ClientService<C> {
             self.clock.now(),
         );
         client.max_ttl = grants.max_ttl;
+        client.token_format = grants.token_format;
         client
     }
 }
@@ -173,6 +182,7 @@ fn same_settings(a: &Client, b: &Client) -> bool {
         && a.allowed_scopes == b.allowed_scopes
         && a.allowed_audiences == b.allowed_audiences
         && a.max_ttl == b.max_ttl
+        && a.token_format == b.token_format
         && a.disabled == b.disabled
         && a.jwks == b.jwks
 }

@@ -4,12 +4,13 @@ use super::client_reuse::REUSE_CLIENTS_FOR;
 use super::revocations::{RevocationState, RevocationSync, FEED_SETTLE_MILLIS};
 use crate::domain::{
     Audience, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor, IssuedToken,
-    Revocation, RevocationEntry, Scope, SecretHash, TokenClaims, TokenId, TokenRecord, Ttl,
+    Revocation, RevocationEntry, Scope, SecretHash, TokenClaims, TokenFormat, TokenId, TokenRecord,
+    Ttl,
 };
 use crate::ports::{ClientRegistry, RevokeOutcome, StoreError, TokenStore};
 use crate::token::{
-    judge_claims, mint, KeyRing, MintError, MintInput, VerificationCache, Verifier, VerifyError,
-    VerifyOptions,
+    judge_claims, mint, mint_jwt, KeyRing, MintError, MintInput, VerificationCache, Verifier,
+    VerifyError, VerifyOptions,
 };
 use arc_swap::ArcSwap;
 use std::collections::BTreeSet;
@@ -67,6 +68,8 @@ pub struct IssueRequest {
     pub audiences: Option<BTreeSet<Audience>>,
     pub scopes: Option<BTreeSet<Scope>>,
     pub ttl: Option<Ttl>,
+    /// The issuer the request reached (the `iss` of a JWT; Biscuits do not name one).
+    pub issuer: String,
 }
 
 /// Why no token was issued.
@@ -293,16 +296,19 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             .revocations
             .state()
             .issue_time(&client.id, self.clock.now());
-        let minted = mint(
-            self.keys.load().ring.signing_key(now),
-            MintInput {
-                client_id: client.id.clone(),
-                audiences,
-                scopes,
-                issued_at: now,
-                expires_at: now.plus_secs(ttl.as_secs()),
-            },
-        )?;
+        let keys = self.keys.load();
+        let key = keys.ring.signing_key(now);
+        let input = MintInput {
+            client_id: client.id.clone(),
+            audiences,
+            scopes,
+            issued_at: now,
+            expires_at: now.plus_secs(ttl.as_secs()),
+        };
+        let minted = match client.token_format {
+            TokenFormat::Biscuit => mint(key, input)?,
+            TokenFormat::Jwt => mint_jwt(key, input, &request.issuer)?,
+        };
         let record = TokenRecord {
             claims: minted.claims,
             fingerprint: minted.fingerprint,

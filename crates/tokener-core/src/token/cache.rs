@@ -4,8 +4,8 @@
 //!
 //! A hit is judged again on every use (expiry, revocation, the request's options: see
 //! [`super::verify::judge_claims`]); only the signature and the decoding are skipped, so an
-//! owner clears the cache when the keys it verifies against change. Only tokens made of the authority block alone are kept: an
-//! attenuation block may carry checks on time that a cached verdict would stop judging, so
+//! owner clears the cache when the keys it verifies against change. Only JWTs and Biscuits made
+//! of the authority block alone are kept: an attenuation block may carry checks on time that a cached verdict would stop judging, so
 //! such tokens are verified fully on every use.
 
 use crate::domain::TokenClaims;
@@ -36,7 +36,7 @@ impl VerificationCache {
 
     /// Keeps `claims` of a token just verified, if the token may be cached at all.
     pub fn insert(&self, key: CacheKey, bearer: &str, claims: Arc<TokenClaims>) {
-        if authority_only(bearer) {
+        if cacheable(bearer) {
             self.entries.insert(key, claims);
         }
     }
@@ -51,8 +51,10 @@ impl VerificationCache {
     }
 }
 
-/// Whether the token has no attenuation block. Reads the structure only: the signature was
-/// checked by the verification that precedes every insert.
-fn authority_only(bearer: &str) -> bool {
-    biscuit_auth::UnverifiedBiscuit::from_base64(bearer).is_ok_and(|t| t.block_count() == 1)
+/// Whether the token is a JWT (whose claims are all there is to judge) or a Biscuit with no
+/// attenuation block. Reads the structure only: the signature was checked by the verification
+/// that precedes every insert.
+fn cacheable(bearer: &str) -> bool {
+    super::jwt::is_jwt(bearer)
+        || biscuit_auth::UnverifiedBiscuit::from_base64(bearer).is_ok_and(|t| t.block_count() == 1)
 }

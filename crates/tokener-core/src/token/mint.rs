@@ -41,6 +41,12 @@ pub struct Minted {
 #[error("could not mint a token: {0}")]
 pub struct MintError(String);
 
+impl MintError {
+    pub(crate) fn new(reason: &str) -> Self {
+        Self(reason.to_string())
+    }
+}
+
 /// Signs a token for `input` with `key`.
 pub fn mint(key: &SigningKey, mut input: MintInput) -> Result<Minted, MintError> {
     let err = |e: biscuit_auth::error::Token| MintError(e.to_string());

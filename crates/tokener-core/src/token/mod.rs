@@ -1,11 +1,13 @@
-//! Biscuit tokens: keys, minting, verification.
+//! Access tokens, Biscuit or JWT: keys, minting, verification.
 
 mod cache;
+pub mod jwt;
 mod keys;
 mod mint;
 mod verify;
 
 pub use cache::{CacheKey, VerificationCache};
+pub use jwt::{mint_jwt, Jwk, JwtPublicKey};
 pub use keys::sealing::{KeySealer, SealError, MIN_SECRET_CHARS};
 pub use keys::{
     parse_public_key, KeyError, KeyLifecycle, KeyRing, KeyStatus, PublicKeySet, SigningKey,

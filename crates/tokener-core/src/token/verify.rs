@@ -1,5 +1,5 @@
-//! Verification of Tokener tokens, online or offline: the one code path both the service's
-//! introspection and embedding teams use.
+//! Verification of Tokener tokens, Biscuit or JWT, online or offline: the one code path both
+//! the service's introspection and embedding teams use.
 //!
 //! ```
 //! use tokener_core::{KeyRing, Timestamp, Verifier, VerifyOptions};
@@ -22,6 +22,7 @@
 //! assert_eq!(claims.client_id.as_str(), "billing");
 //! ```
 
+use super::jwt::{is_jwt, verify_jwt};
 use super::keys::PublicKeySet;
 use super::mint::authority_id;
 use crate::domain::{Audience, ClientId, KeyId, Scope, Timestamp, TokenClaims, TokenId};
@@ -152,12 +153,19 @@ impl Verifier {
         if bearer.is_empty() || bearer.len() > MAX_BEARER_LEN {
             return Err(VerifyError::Malformed);
         }
+        if is_jwt(bearer) {
+            return Ok(ParsedToken {
+                authorizer: None,
+                claims: verify_jwt(&self.keys, bearer)?,
+                now,
+            });
+        }
         let (token, key_id) = self.decode(bearer)?;
         let token_id = authority_id(&token).map_err(|_| VerifyError::Malformed)?;
         let mut authorizer = authorizer(&token, now.to_system_time())?;
         let claims = read_claims(&mut authorizer, token_id, key_id)?;
         Ok(ParsedToken {
-            authorizer,
+            authorizer: Some(authorizer),
             claims,
             now,
         })
@@ -198,7 +206,8 @@ impl Verifier {
 
 /// A token whose signature is valid and whose claims were read, not yet judged.
 pub struct ParsedToken {
-    authorizer: Authorizer,
+    /// A Biscuit's blocks, whose checks are judged last; a JWT has none.
+    authorizer: Option<Authorizer>,
     claims: TokenClaims,
     now: Timestamp,
 }
@@ -217,7 +226,9 @@ impl ParsedToken {
         revoked: bool,
     ) -> Result<TokenClaims, VerifyError> {
         judge_claims(&self.claims, options, revoked, self.now)?;
-        self.authorizer.authorize().map_err(classify)?;
+        if let Some(authorizer) = &mut self.authorizer {
+            authorizer.authorize().map_err(classify)?;
+        }
         Ok(self.claims)
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokener_core::token::KeySealer;
 use tokener_core::{Audience, ClientId, ClientSecret, Scope, Ttl, TtlPolicy};
-use tokener_core::{BackoffLimits, RateLimits};
+use tokener_core::{BackoffLimits, RateLimits, TokenFormat};
 use tokener_mongo::{ListingReadPreference, WriteConcernSetting};
 
 /// The client created or updated at start.
@@ -17,6 +17,8 @@ pub struct BootstrapClient {
     pub secret: ClientSecret,
     pub scopes: BTreeSet<Scope>,
     pub audiences: BTreeSet<Audience>,
+    /// `TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT`: `biscuit` (default) or `jwt`.
+    pub token_format: TokenFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -554,11 +556,18 @@ fn bootstrap_client(
         .collect::<Result<BTreeSet<_>, _>>()
         .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_AUDIENCES: {e}")))
         .ok();
+    let token_format = var("TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse::<TokenFormat>())
+        .transpose()
+        .map_err(|e| problems.push(format!("TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT: {e}")))
+        .ok();
     Some(BootstrapClient {
         id: id?,
         secret: secret?,
         scopes: scopes?,
         audiences: audiences?,
+        token_format: token_format?.unwrap_or_default(),
     })
 }
 

@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(oauth2::metadata::metadata)),
         )
         .service(resource("/keys", "GET").route(web::get().to(keys::keys)))
+        .service(resource("/jwks", "GET").route(web::get().to(keys::jwks)))
         .service(resource("/revocations", "GET").route(web::get().to(revocations::revocations)))
         .service(
             resource("/revocations/stream", "GET")

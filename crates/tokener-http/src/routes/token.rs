@@ -130,7 +130,10 @@ async fn issue_token(
     )
     .await?;
     state.check_rate(&client.id).await?;
-    let request = parse_body(req, body)?;
+    let request = IssueRequest {
+        issuer: crate::routes::oauth2::metadata::issuer(state, req),
+        ..parse_body(req, body)?
+    };
     let issued = state.tokens.issue_for(&client, request).await?;
     Ok(TokenResponse::from(issued))
 }
@@ -152,6 +155,7 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<IssueRequest, ApiError> 
                     format!("ttl_seconds: {e}"),
                 )
             })?,
+        issuer: String::new(),
     })
 }
 

@@ -9,6 +9,7 @@
 pub mod file;
 pub mod sealing;
 
+use super::jwt::{JwtPublicKey, JwtSigningKey};
 use crate::domain::{KeyId, Timestamp};
 use crate::{Clock, SystemClock};
 use biscuit_auth::{KeyPair, PrivateKey, PublicKey};
@@ -32,18 +33,22 @@ pub enum KeyError {
     NoSigningKey,
 }
 
-/// A private key and its id.
+/// A private key and its id: the Ed25519 key signs Biscuits, and the ES256 key derived from
+/// it signs JWTs (see [`super::jwt`]).
 pub struct SigningKey {
     id: KeyId,
     keypair: KeyPair,
+    jwt: JwtSigningKey,
 }
 
 impl SigningKey {
     pub fn generate(id: KeyId) -> Self {
-        Self {
-            id,
-            keypair: KeyPair::new(),
-        }
+        Self::from_keypair(id, KeyPair::new())
+    }
+
+    fn from_keypair(id: KeyId, keypair: KeyPair) -> Self {
+        let jwt = JwtSigningKey::derive(&keypair.private().to_bytes());
+        Self { id, keypair, jwt }
     }
 
     pub fn id(&self) -> KeyId {
@@ -58,6 +63,11 @@ impl SigningKey {
         &self.keypair
     }
 
+    /// The ES256 key of JWTs.
+    pub fn jwt(&self) -> &JwtSigningKey {
+        &self.jwt
+    }
+
     /// The private key as `ed25519-private/<hex>`: only for a key file or sealing.
     pub(crate) fn private_prefixed(&self) -> String {
         self.keypair.private().to_prefixed_string()
@@ -68,10 +78,7 @@ impl SigningKey {
         let hex = private.strip_prefix("ed25519-private/").ok_or_else(bad)?;
         let key =
             PrivateKey::from_bytes_hex(hex, biscuit_auth::Algorithm::Ed25519).map_err(|_| bad())?;
-        Ok(Self {
-            id,
-            keypair: KeyPair::from(&key),
-        })
+        Ok(Self::from_keypair(id, KeyPair::from(&key)))
     }
 }
 
@@ -282,17 +289,21 @@ impl KeyRing {
 
     /// Every public key with its id, whatever its status.
     pub fn public_keys(&self) -> PublicKeySet {
-        PublicKeySet::new(self.keys.values().map(|k| (k.key.id(), k.key.public())))
+        Self::set_of(self.keys.values())
     }
 
     /// The public keys that verify at `now`: every key but those withdrawn.
     pub fn published_keys(&self, now: Timestamp, max_ttl: Duration) -> PublicKeySet {
-        PublicKeySet::new(
+        Self::set_of(
             self.keys
                 .values()
-                .filter(|k| self.status(k.key.id(), now, max_ttl) != KeyStatus::Withdrawn)
-                .map(|k| (k.key.id(), k.key.public())),
+                .filter(|k| self.status(k.key.id(), now, max_ttl) != KeyStatus::Withdrawn),
         )
+    }
+
+    fn set_of<'a>(keys: impl Iterator<Item = &'a RingKey> + Clone) -> PublicKeySet {
+        PublicKeySet::new(keys.clone().map(|k| (k.key.id(), k.key.public())))
+            .with_jwt_keys(keys.map(|k| (k.key.id(), k.key.jwt().public().clone())))
     }
 
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&SigningKey, KeyLifecycle)> {
@@ -309,17 +320,36 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Public keys by id: all an offline verifier needs.
+/// Public keys by id: all an offline verifier needs. Each id has a Biscuit key and, once
+/// known, the ES256 key of its JWTs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicKeySet {
     keys: BTreeMap<KeyId, PublicKey>,
+    jwt: BTreeMap<KeyId, JwtPublicKey>,
 }
 
 impl PublicKeySet {
     pub fn new(keys: impl IntoIterator<Item = (KeyId, PublicKey)>) -> Self {
         Self {
             keys: keys.into_iter().collect(),
+            jwt: BTreeMap::new(),
         }
+    }
+
+    /// These JWT keys too.
+    pub fn with_jwt_keys(mut self, keys: impl IntoIterator<Item = (KeyId, JwtPublicKey)>) -> Self {
+        self.jwt.extend(keys);
+        self
+    }
+
+    /// The key JWTs naming `id` in their `kid` are verified with.
+    pub fn jwt(&self, id: KeyId) -> Option<&JwtPublicKey> {
+        self.jwt.get(&id)
+    }
+
+    /// The JWT keys with their ids.
+    pub fn jwt_keys(&self) -> impl Iterator<Item = (KeyId, &JwtPublicKey)> {
+        self.jwt.iter().map(|(id, k)| (*id, k))
     }
 
     pub fn get(&self, id: KeyId) -> Option<&PublicKey> {

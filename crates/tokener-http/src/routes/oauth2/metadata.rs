@@ -14,8 +14,11 @@ pub struct ServerMetadata {
     pub token_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
-    /// Tokener's public verification keys (Biscuit Ed25519 keys, not a JWK set).
+    /// Tokener's public verification keys with their ids and statuses (Biscuit Ed25519 keys,
+    /// each with the JWK of its JWTs).
     pub keys_uri: String,
+    /// The JWK set that verifies JWT access tokens (RFC 9068), for JOSE libraries.
+    pub jwks_uri: String,
     pub revocations_uri: String,
     /// The revocation feed as Server-Sent Events.
     pub revocations_stream_uri: String,
@@ -83,6 +86,7 @@ pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         introspection_endpoint: url("/oauth2/introspect"),
         revocation_endpoint: url("/oauth2/revoke"),
         keys_uri: url("/keys"),
+        jwks_uri: url("/jwks"),
         revocations_uri: url("/revocations"),
         revocations_stream_uri: url("/revocations/stream"),
         grant_types_supported: ["client_credentials"],

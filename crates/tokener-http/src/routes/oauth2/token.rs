@@ -107,6 +107,7 @@ async fn grant(
             .map(|a| space_separated(a, "invalid_target"))
             .transpose()?,
         ttl: None,
+        issuer: crate::routes::oauth2::metadata::issuer(state, req),
     };
     let issued = state
         .tokens

@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::routes::token::{AudienceText, ScopeText};
 use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tokener_core::{Client, ClientError, ClientId, ClientKeys, Ttl};
+use tokener_core::{Client, ClientError, ClientId, ClientKeys, TokenFormat, Ttl};
 use utoipa::ToSchema;
 
 /// A client as the admin API shows it: never its secret, nor the secret's hash.
@@ -17,6 +17,9 @@ pub struct ClientView {
     #[schema(example = json!(["orders"]))]
     pub audiences: Vec<String>,
     pub max_ttl_seconds: Option<u64>,
+    /// The kind of access token the client receives: `biscuit` or `jwt` (RFC 9068).
+    #[schema(value_type = TokenFormatText)]
+    pub token_format: TokenFormat,
     pub disabled: bool,
     /// How the client authenticates: with its secret (Basic or form parameters), or with an
     /// assertion signed by one of its `jwks`.
@@ -40,6 +43,7 @@ impl From<Client> for ClientView {
             scopes: c.allowed_scopes.into_iter().map(String::from).collect(),
             audiences: c.allowed_audiences.into_iter().map(String::from).collect(),
             max_ttl_seconds: c.max_ttl.map(Ttl::as_secs),
+            token_format: c.token_format,
             disabled: c.disabled,
             token_endpoint_auth_method,
             jwks: c.jwks,
@@ -47,6 +51,17 @@ impl From<Client> for ClientView {
             updated_at: c.updated_at.to_rfc3339(),
         }
     }
+}
+
+/// `biscuit` (the default: attenuable offline, Datalog checks) or `jwt` (RFC 9068, verified
+/// by any JOSE library from `jwks_uri`).
+#[derive(Debug, ToSchema)]
+#[schema(as = TokenFormat)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenFormatText {
+    Biscuit,
+    Jwt,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,6 +155,9 @@ pub struct NewClient {
     /// The client's own TTL bound, in seconds.
     #[schema(minimum = 1, maximum = 31622400)]
     pub max_ttl_seconds: Option<u64>,
+    /// The kind of access token the client receives; `biscuit` unless given.
+    #[schema(value_type = Option<TokenFormatText>)]
+    pub token_format: Option<TokenFormat>,
     /// Public keys: the client authenticates with `private_key_jwt` and gets no secret.
     #[schema(value_type = Option<Jwks>)]
     pub jwks: Option<ClientKeys>,
@@ -157,6 +175,9 @@ pub struct ClientPatch {
     #[schema(value_type = Option<u64>, minimum = 1, maximum = 31622400)]
     pub max_ttl_seconds: Option<Option<u64>>,
     pub disabled: Option<bool>,
+    /// Tokens issued from now on have this format; tokens issued before keep theirs.
+    #[schema(value_type = Option<TokenFormatText>)]
+    pub token_format: Option<TokenFormat>,
     /// New public keys: the client authenticates with `private_key_jwt` from now on, and a
     /// secret it had stops working (rotating the secret switches it back).
     #[schema(value_type = Option<Jwks>)]

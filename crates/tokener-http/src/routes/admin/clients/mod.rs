@@ -40,6 +40,7 @@ pub async fn create(
         scopes: parse_all("scopes", new.scopes)?,
         audiences: parse_all("audiences", new.audiences)?,
         max_ttl: new.max_ttl_seconds.map(parse_ttl).transpose()?,
+        token_format: new.token_format.unwrap_or_default(),
     };
     let id = parse_id(&new.client_id)?;
     let (client, secret) = match new.jwks {
@@ -142,6 +143,7 @@ pub async fn update(
             .map(|m| m.map(parse_ttl).transpose())
             .transpose()?,
         disabled: patch.disabled,
+        token_format: patch.token_format,
         jwks: patch.jwks,
     };
     let disabling = change.disabled == Some(true);

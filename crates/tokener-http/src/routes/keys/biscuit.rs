@@ -1,18 +1,12 @@
-//! `GET /keys`: the public keys tokens are verified with, with an `ETag` so verifiers that
-//! refresh on a timer cost a `304` when nothing changed.
+//! `GET /keys`: every published key with its id and status: the Biscuit key, and the JWK of
+//! the same key's JWTs.
 
+use super::{cacheable_json, published, JwkView};
 use crate::state::AppState;
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokener_core::token::KeyStatus;
-use tokener_core::{Clock, SystemClock};
 use utoipa::ToSchema;
-
-/// How long verifiers may cache the key set: well below any sensible announce period of a new
-/// key (see the README's key rotation), so every verifier knows a key before it signs.
-const MAX_AGE_SECONDS: u32 = 60;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicKeyInfo {
@@ -34,6 +28,9 @@ pub struct PublicKeyInfo {
     /// With `next`: when the key starts signing (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activates_at: Option<u64>,
+    /// The ES256 key that signs the JWTs of this key id (also in `GET /jwks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwk: Option<JwkView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,52 +50,28 @@ pub struct KeySet {
     )
 )]
 pub async fn keys(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ring = state.tokens.keys();
-    let now = SystemClock.now();
-    let max_ttl = state.tokens.ttl_policy().max_ttl().as_duration();
-    let keys = ring
-        .published_keys(now, max_ttl)
+    let published = published(&state);
+    let keys = published
+        .statuses
         .iter()
-        .map(|(id, key)| {
-            let (status, activates_at) = match ring.status(id, now, max_ttl) {
+        .filter_map(|(id, status)| {
+            let key = published.keys.get(*id)?;
+            let (status, activates_at) = match status {
                 KeyStatus::Active => ("active", None),
                 KeyStatus::Next { activates_at } => ("next", Some(activates_at.unix())),
                 // Withdrawn keys are not published; the match is total for the compiler.
                 KeyStatus::Retired | KeyStatus::Withdrawn => ("retired", None),
             };
-            PublicKeyInfo {
+            Some(PublicKeyInfo {
                 id: id.0,
                 algorithm: "ed25519",
                 public_key: key.to_string(),
                 public_key_hex: key.to_bytes_hex(),
                 status,
                 activates_at,
-            }
+                jwk: published.keys.jwt(*id).map(|k| k.jwk(id.0).into()),
+            })
         })
         .collect();
-    let body = serde_json::to_vec(&KeySet { keys }).unwrap_or_default();
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
-    let cache = (
-        header::CACHE_CONTROL,
-        format!("public, max-age={MAX_AGE_SECONDS}"),
-    );
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
-    if unchanged {
-        return HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .insert_header(cache)
-            .finish();
-    }
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
-        .insert_header(cache)
-        .content_type("application/json")
-        .body(body)
+    cacheable_json(&state, &req, &KeySet { keys })
 }
