@@ -2,6 +2,7 @@
 """HTTP load harness for Tokener: throughput, latency, CPU and memory per storage mode.
 
     python3 bench/load.py [--modes embedded,mongodb] [--duration 10] [--out bench/results] [--quick]
+                          [--token-format biscuit|jwt]
 
 For each mode it starts what the mode needs and the release binary (`target/release/tokener
 serve`, built when missing), then drives three scenarios, each on a freshly started service:
@@ -34,6 +35,10 @@ Modes:
 Load generator: `oha` (found on PATH or in target/tools/bin, else installed there with
 `cargo install oha --locked --root target/tools`, a few minutes), else `wrk` (fixed concurrency
 only: the fixed-rate runs are skipped, and the results say so).
+
+--token-format jwt gives the bootstrap client JWT access tokens (ES256) instead of Biscuits
+(TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT), in every mode and scenario; the first token of each
+scenario is checked to be in that format, and the results name it.
 
 --binary PATH measures a given build as it is (an older commit's, for a before/after).
 --profile records a CPU profile (`perf`, cpu-clock samples) of the service and the database
@@ -96,6 +101,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 CLIENT_ID = "bench"
 CLIENT_SCOPES = "orders:read orders:write"
 CLIENT_AUDIENCES = "orders"
+TOKEN_FORMATS = ("biscuit", "jwt")
 RATE_FRACTIONS = (0.25, 0.50, 0.75)
 
 
@@ -642,16 +648,26 @@ def issue_token(base: str, auth: str) -> str:
     return json.loads(body)["access_token"]
 
 
-def scenario_target(scenario: str, base: str, auth: str) -> tuple[Target, int]:
-    """The request of a scenario, and how many tokens preparing it issued."""
+def token_format_of(token: str) -> str:
+    """`jwt` for a JWS compact form (three dot-separated parts), else `biscuit` (base64url, no dot)."""
+    return "jwt" if token.count(".") == 2 else "biscuit"
+
+
+def scenario_target(scenario: str, base: str, auth: str, token_format: str) -> tuple[Target, int]:
+    """The request of a scenario, and how many tokens preparing it issued: one, checked to be in
+    `token_format` (a binary that ignores TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT would otherwise
+    measure the other format), which the introspect scenario then introspects."""
     form = "application/x-www-form-urlencoded"
+    token = issue_token(base, auth)
+    if token_format_of(token) != token_format:
+        raise RuntimeError(f"asked for {token_format} tokens, the service issued a {token_format_of(token)}: "
+                           f"{token[:60]}...")
     if scenario == "token":
-        return Target(base + "/token", {"Authorization": auth}, ""), 0
+        return Target(base + "/token", {"Authorization": auth}, ""), 1
     if scenario == "oauth2":
         return Target(base + "/oauth2/token", {"Authorization": auth, "Content-Type": form},
-                      "grant_type=client_credentials"), 0
+                      "grant_type=client_credentials"), 1
     if scenario == "introspect":
-        token = issue_token(base, auth)
         target = Target(base + "/oauth2/introspect", {"Authorization": auth, "Content-Type": form},
                         "token=" + urllib.parse.quote(token, safe=""))
         # Sanity check: the token is active, so the runs measure a full verification.
@@ -911,7 +927,7 @@ def run_scenario(gen, mode: str, scenario: str, setup: ModeSetup, common_env: di
     try:
         service.wait_ready()
         tokens_before = count_tokens(setup)
-        target, prepared_tokens = scenario_target(scenario, service.base, auth)
+        target, prepared_tokens = scenario_target(scenario, service.base, auth, args.token_format)
         stem = f"{mode}-{scenario}"
 
         def one(kind: str, duration: float, rate: float | None) -> Measured:
@@ -1048,13 +1064,18 @@ def queue_backlog(env: dict[str, str]) -> dict:
     return {"lag_at_end_s": lag if depth else 0.0, "depth_at_end": depth}
 
 
-FLOOR_BENCH = ("floor/biscuit_mint", "biscuit_mint_builder")
+# Per token format: the criterion benchmark of the raw signing cost a token's CPU is compared with
+# (group, name), and what the report calls it.
+MINT_FLOORS = {
+    "biscuit": ("floor/biscuit_mint", "biscuit_mint_builder", "the raw biscuit-auth mint"),
+    "jwt": ("floor/jwt_mint", "ring_es256_sign", "the raw ES256 signature (ring)"),
+}
 
 
-def measure_mint_floor() -> float | None:
-    """The raw biscuit-auth mint (the floor a token's cost is compared with), measured now with
+def measure_mint_floor(token_format: str) -> float | None:
+    """The raw mint of the format (the floor a token's cost is compared with), measured now with
     criterion so that it shares the run's conditions; microseconds (median), None on failure."""
-    group, name = FLOOR_BENCH
+    group, name, _ = MINT_FLOORS[token_format]
     log(f"measuring the mint floor: cargo bench ... {group}/{name}")
     try:
         subprocess.run(["cargo", "bench", "-q", "-p", "tokener-core", "--bench", "mint_verify", "--",
@@ -1116,8 +1137,14 @@ def wait_for_quiet_machine(max_load: float, wait_s: float) -> dict:
 # --- reports -------------------------------------------------------------------------------------
 
 
+def report_token_format(report: dict) -> str:
+    """The bootstrap client's token format of a report (reports from before JWTs: biscuit)."""
+    return report["settings"].get("token_format", "biscuit")
+
+
 def write_markdown(path: Path, report: dict) -> None:
     machine = report["machine"]
+    token_format = report_token_format(report)
     gen = report["load_generator"]
     load = report["machine_load"]
     lines = [
@@ -1132,6 +1159,9 @@ def write_markdown(path: Path, report: dict) -> None:
         f"{report['settings']['rate_duration_s']:g} s"
         + (" (latency measured from when each request was due)" if gen.get("latency_correction") else "") + ". "
         f"Each scenario runs on a freshly started service after a {report['settings']['warmup_s']:g} s warm-up.",
+        "",
+        f"Token format: {token_format}, the bootstrap client's (TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT): every "
+        "token issued and introspected is one.",
         "",
         f"Load average (1/5/15 min) at start: {' / '.join(f'{v:.2f}' for v in load['loadavg_at_start'])}"
         f"{'' if load['quiet_at_start'] else ' — above the threshold: other work was running'}; "
@@ -1198,7 +1228,7 @@ def write_markdown(path: Path, report: dict) -> None:
                                     if cpu is not None)
                 ratios.append(f"{s['label']} {per_token:.0f} µs ({per_token / floor:.2f}×){databases}")
         if ratios:
-            lines += ["", f"Service CPU per token at peak against the raw biscuit-auth mint measured in this run "
+            lines += ["", f"Service CPU per token at peak against {MINT_FLOORS[token_format][2]} measured in this run "
                           f"({floor:.1f} µs), and the database servers' CPU per token beside it: " + "; ".join(ratios) + "."]
         for s in mode["scenarios"]:
             for run in s.get("sustained", []):
@@ -1278,7 +1308,7 @@ def write_svg(path: Path, report: dict) -> None:
            f'throughput</text>',
            f'<text x="{left}" y="46" fill="#555">{esc(report["machine"]["cpu_model"])}, '
            f'{report["machine"]["nproc"]} cores shared with the load generator ({esc(report["load_generator"]["name"])}); '
-           f'{esc(report["date"][:10])}</text>']
+           f'{report_token_format(report)} tokens; {esc(report["date"][:10])}</text>']
     if not series:
         out.append(f'<text x="{left}" y="{top + 40}">no data</text></svg>')
         path.write_text("\n".join(out))
@@ -1372,6 +1402,9 @@ def parse_args(argv: list[str] | None = None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--modes", default="embedded,mongodb", help="comma-separated: " + ", ".join(MODES))
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
+    p.add_argument("--token-format", choices=TOKEN_FORMATS, default="biscuit",
+                   help="the bootstrap client's access tokens (TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT), in every "
+                        "mode and scenario; the floor measured is that format's")
     p.add_argument("--duration", type=float, default=None, help="seconds of the peak run (default 10; 3 with --quick)")
     p.add_argument("--rate-duration", type=float, default=None, help="seconds of each fixed-rate run (default: --duration)")
     p.add_argument("--warmup", type=float, default=None, help="seconds of warm-up per scenario (default 2; 1 with --quick)")
@@ -1454,7 +1487,7 @@ def main(argv: list[str] | None = None) -> int:
         gen = Wrk(path)
         notes.append("the load generator is wrk, which has no fixed-rate mode: only the peak runs were made, "
                      "so there is no latency-vs-throughput curve")
-    log(f"load generator: {gen.version} ({gen.path})")
+    log(f"load generator: {gen.version} ({gen.path}); token format: {args.token_format}")
 
     run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d_%H%M%S") + "_" + secrets.token_hex(3)
     secret = random_secret()
@@ -1467,6 +1500,7 @@ def main(argv: list[str] | None = None) -> int:
         "TOKENER_BOOTSTRAP_CLIENT_SECRET": secret,
         "TOKENER_BOOTSTRAP_CLIENT_SCOPES": CLIENT_SCOPES,
         "TOKENER_BOOTSTRAP_CLIENT_AUDIENCES": CLIENT_AUDIENCES,
+        "TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT": args.token_format,
         "TOKENER_LOG": "warn",
         "TOKENER_SIGNING_KEY_FILE": str(keys),
     }
@@ -1484,7 +1518,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["cargo", "bench", "-q", "--no-run", "-p", "tokener-core", "--bench", "mint_verify"],
                        cwd=REPO, check=False, capture_output=True)
     machine_load = wait_for_quiet_machine(args.max_load, args.load_wait)
-    mint_floor_us = None if args.no_floor else measure_mint_floor()
+    mint_floor_us = None if args.no_floor else measure_mint_floor(args.token_format)
     started = time.monotonic()
     report = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -1498,9 +1532,11 @@ def main(argv: list[str] | None = None) -> int:
                      "rate_duration_s": args.rate_duration, "warmup_s": args.warmup,
                      "rate_fractions": list(RATE_FRACTIONS), "scenarios": args.scenarios,
                      "sustain_rates": args.sustain_rates, "sustain_duration_s": args.sustain_duration,
-                     "client_scopes": CLIENT_SCOPES, "client_audiences": CLIENT_AUDIENCES},
+                     "client_scopes": CLIENT_SCOPES, "client_audiences": CLIENT_AUDIENCES,
+                     "token_format": args.token_format},
         "notes": notes,
         "mint_floor_us": mint_floor_us,
+        "mint_floor_benchmark": "/".join(MINT_FLOORS[args.token_format][:2]),
         "modes": [],
     }
     descriptions = {

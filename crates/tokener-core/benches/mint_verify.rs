@@ -1,6 +1,6 @@
-//! Minting and verification cost, layer by layer: the raw biscuit-auth floor, then
+//! Minting and verification cost, layer by layer: the raw biscuit-auth and ring floors, then
 //! `tokener_core::token`, then `TokenService` over the in-memory adapters, then the domain
-//! parsers.
+//! parsers. Biscuit and JWT (ES256) tokens side by side.
 //!
 //! ```text
 //! cargo bench -p tokener-core --bench mint_verify -- --warm-up-time 1 --measurement-time 3
@@ -12,33 +12,48 @@
 //!   `mint` writes, once from Datalog text and once from builder values.
 //! * `floor/biscuit_verify`: biscuit-auth alone, deserializing and checking the signatures, then
 //!   one authorizer run with `time(now)` and `allow if true`.
+//! * `floor/jwt_mint`, `floor/jwt_verify`: ring alone, the ES256 signature over the signing
+//!   input (`header.claims`) of a token `mint_jwt` wrote, and its check with the ring key's
+//!   ES256 public key: the signature's share of a JWT's cost, the rest being JSON, base64 and
+//!   claim parsing. The signing key is a fresh P-256 key (a ring key's derived one is not
+//!   public); the cost does not depend on which.
 //! * `breakdown/verify`: the pieces of `Verifier::verify` rebuilt on raw biscuit-auth, to show
 //!   where the time over the floor goes.
-//! * `core/mint`, `core/verify`: `tokener_core::token`.
+//! * `core/mint`, `core/verify`: `tokener_core::token`: `mint` (`mint`, `verify`,
+//!   `verify_audience`) and `mint_jwt` (`jwt`, `jwt_audience`), both verified by `Verifier`.
 //! * `service/issue`, `service/verify`, `service/authenticate`: `TokenService` over
-//!   `InMemoryTokenStore` and `InMemoryClientRegistry`, driven by a current-thread Tokio runtime.
+//!   `InMemoryTokenStore` and `InMemoryClientRegistry`, driven by a current-thread Tokio runtime;
+//!   `issue` and `verify` for a Biscuit client, `jwt` for a client whose `token_format` is JWT.
 //!   Every `service/issue` iteration records one more token, so the store grows during that
-//!   benchmark (a `HashMap` insert: amortised constant time).
+//!   benchmark (a `HashMap` insert: amortised constant time). `service/verify` verifies one
+//!   token over and over: after the first iteration it is judged from the verification cache
+//!   (no signature check), as introspection of a token seen before is.
 //! * `keys/sealing`: sealing and opening one private key (`KeySealer`), and loading a ring of
 //!   three keys from an in-memory key store (`KeyManager::load`): what each instance pays on
 //!   every 5 s reload of a ring kept in MongoDB, besides the MongoDB round trip.
 //! * `domain/parse`: identifier newtypes.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use biscuit_auth::builder::{
     check, date, fact, pred, rule, string, var, AuthorizerBuilder, Binary, CheckKind, Expression,
     Op,
 };
 use biscuit_auth::{AuthorizerLimits, Biscuit, KeyPair, PublicKey};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokener_core::adapters::{InMemoryClientRegistry, InMemoryTokenStore};
 use tokener_core::domain::ManualClock;
-use tokener_core::token::{mint, MintInput};
+use tokener_core::token::{mint, mint_jwt, MintError, MintInput, Minted, SigningKey};
 use tokener_core::{
     Audience, ClientId, ClientSecret, ClientService, Grants, IssueRequest, KeyRing, Scope,
-    Timestamp, TokenService, TtlPolicy, Verifier, VerifyOptions,
+    Timestamp, TokenFormat, TokenService, TtlPolicy, Verifier, VerifyOptions,
 };
 use tokio::runtime::Runtime;
 
@@ -49,6 +64,9 @@ const TTL: u64 = 24 * 3600;
 /// The root key id `KeyRing::generate` uses; set on floor tokens too so all carry the same
 /// fields.
 const ROOT_KEY_ID: u32 = 1;
+
+/// The `iss` of the JWTs (Biscuits name no issuer).
+const ISSUER: &str = "https://tokener.internal";
 
 const CLIENT: &str = "billing";
 const AUDIENCE: &str = "orders";
@@ -69,6 +87,14 @@ fn mint_input() -> MintInput {
         scopes: SCOPES.iter().map(|s| Scope::parse(*s).unwrap()).collect(),
         issued_at: now(),
         expires_at: expires(),
+    }
+}
+
+/// A token of `format`, as `TokenService` mints it for a client of that format.
+fn mint_as(format: TokenFormat, key: &SigningKey, input: MintInput) -> Result<Minted, MintError> {
+    match format {
+        TokenFormat::Biscuit => mint(key, input),
+        TokenFormat::Jwt => mint_jwt(key, input, ISSUER),
     }
 }
 
@@ -260,6 +286,101 @@ fn floor_verify_group(c: &mut Criterion) {
     group.finish();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Floor: ring alone, the ES256 signature of a JWT.
+// ---------------------------------------------------------------------------------------------
+
+/// A JWT written by `mint_jwt`, split into what ring signs and checks, and a key to sign with.
+struct FloorJwt {
+    /// `header.claims`: the JWS signing input.
+    signing_input: Vec<u8>,
+    /// The token's signature (r and s, 32 bytes each).
+    signature: Vec<u8>,
+    /// The ring key's ES256 public key, SEC 1 uncompressed (what its JWK holds).
+    point: Vec<u8>,
+    /// A fresh P-256 key pair: the same work as signing with the ring key's derived one.
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl FloorJwt {
+    /// Also checks that the token's signature verifies under ring alone and that the fresh key
+    /// signs the same input verifiably.
+    fn new() -> Self {
+        let ring = KeyRing::generate();
+        let bearer = mint_jwt(ring.active(), mint_input(), ISSUER)
+            .unwrap()
+            .bearer;
+        let (signing_input, signature) = bearer.rsplit_once('.').unwrap();
+        let jwk = ring.active().jwt().public().jwk(ROOT_KEY_ID);
+        let point = [
+            &[0x04][..],
+            &URL_SAFE_NO_PAD.decode(&jwk.x).unwrap(),
+            &URL_SAFE_NO_PAD.decode(&jwk.y).unwrap(),
+        ]
+        .concat();
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let floor = Self {
+            signing_input: signing_input.as_bytes().to_vec(),
+            signature: URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            point,
+            pair,
+            rng,
+        };
+        floor_jwt_verify(&floor.point, &floor.signing_input, &floor.signature);
+        let ours = floor.sign();
+        floor_jwt_verify(
+            ring::signature::KeyPair::public_key(&floor.pair).as_ref(),
+            &floor.signing_input,
+            ours.as_ref(),
+        );
+        floor
+    }
+
+    fn sign(&self) -> ring::signature::Signature {
+        self.pair
+            .sign(&self.rng, black_box(&self.signing_input))
+            .unwrap()
+    }
+}
+
+/// Checks an ES256 signature over `message` with the public key `point`, as `jsonwebtoken`
+/// does with ring (the point is parsed and checked on every call).
+fn floor_jwt_verify(point: &[u8], message: &[u8], signature: &[u8]) {
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        .verify(message, signature)
+        .unwrap()
+}
+
+fn floor_jwt_mint(c: &mut Criterion) {
+    let mut state: Option<FloorJwt> = None;
+    let mut group = c.benchmark_group("floor/jwt_mint");
+    group.bench_function("ring_es256_sign", |b| {
+        let s = state.get_or_insert_with(FloorJwt::new);
+        b.iter(|| s.sign())
+    });
+    group.finish();
+}
+
+fn floor_jwt_verify_group(c: &mut Criterion) {
+    let mut state: Option<FloorJwt> = None;
+    let mut group = c.benchmark_group("floor/jwt_verify");
+    group.bench_function("ring_es256_verify", |b| {
+        let s = state.get_or_insert_with(FloorJwt::new);
+        b.iter(|| {
+            floor_jwt_verify(
+                &s.point,
+                black_box(&s.signing_input),
+                black_box(&s.signature),
+            )
+        })
+    });
+    group.finish();
+}
+
 /// The limits `Verifier` sets on the authorizer.
 fn limits() -> AuthorizerLimits {
     AuthorizerLimits {
@@ -388,19 +509,21 @@ fn breakdown_verify(c: &mut Criterion) {
 fn core_mint(c: &mut Criterion) {
     let mut state: Option<(KeyRing, MintInput)> = None;
     let mut group = c.benchmark_group("core/mint");
-    // The input is cloned outside the timed section: `mint` takes it by value.
-    group.bench_function("mint", |b| {
-        let (ring, input) = state.get_or_insert_with(|| (KeyRing::generate(), mint_input()));
-        b.iter_batched(
-            || input.clone(),
-            |input| mint(ring.active(), input).unwrap(),
-            BatchSize::SmallInput,
-        )
-    });
+    // The input is cloned outside the timed section: `mint` and `mint_jwt` take it by value.
+    for (name, format) in [("mint", TokenFormat::Biscuit), ("jwt", TokenFormat::Jwt)] {
+        group.bench_function(name, |b| {
+            let (ring, input) = state.get_or_insert_with(|| (KeyRing::generate(), mint_input()));
+            b.iter_batched(
+                || input.clone(),
+                |input| mint_as(format, ring.active(), input).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 
-/// A token minted by `mint`, and a `Verifier` for it.
+/// A token minted by `mint` or `mint_jwt`, and a `Verifier` for it.
 struct CoreToken {
     bearer: String,
     verifier: Verifier,
@@ -409,10 +532,10 @@ struct CoreToken {
 }
 
 impl CoreToken {
-    fn new() -> Self {
+    fn new(format: TokenFormat) -> Self {
         let ring = KeyRing::generate();
         let token = Self {
-            bearer: mint(ring.active(), mint_input()).unwrap().bearer,
+            bearer: mint_as(format, ring.active(), mint_input()).unwrap().bearer,
             verifier: Verifier::new(ring.public_keys()),
             any: VerifyOptions::default(),
             audience: VerifyOptions::default().audience(Audience::parse(AUDIENCE).unwrap()),
@@ -429,25 +552,33 @@ impl CoreToken {
     }
 }
 
+/// Each format's benchmark names in the `verify` groups, with and without an audience.
+const VERIFY_VARIANTS: [(TokenFormat, &str, &str); 2] = [
+    (TokenFormat::Biscuit, "verify", "verify_audience"),
+    (TokenFormat::Jwt, "jwt", "jwt_audience"),
+];
+
 fn core_verify(c: &mut Criterion) {
-    let mut state: Option<CoreToken> = None;
     let mut group = c.benchmark_group("core/verify");
-    group.bench_function("verify", |b| {
-        let s = state.get_or_insert_with(CoreToken::new);
-        b.iter(|| {
-            s.verifier
-                .verify(black_box(&s.bearer), now(), &s.any)
-                .unwrap()
-        })
-    });
-    group.bench_function("verify_audience", |b| {
-        let s = state.get_or_insert_with(CoreToken::new);
-        b.iter(|| {
-            s.verifier
-                .verify(black_box(&s.bearer), now(), &s.audience)
-                .unwrap()
-        })
-    });
+    for (format, any, audience) in VERIFY_VARIANTS {
+        let mut state: Option<CoreToken> = None;
+        group.bench_function(any, |b| {
+            let s = state.get_or_insert_with(|| CoreToken::new(format));
+            b.iter(|| {
+                s.verifier
+                    .verify(black_box(&s.bearer), now(), &s.any)
+                    .unwrap()
+            })
+        });
+        group.bench_function(audience, |b| {
+            let s = state.get_or_insert_with(|| CoreToken::new(format));
+            b.iter(|| {
+                s.verifier
+                    .verify(black_box(&s.bearer), now(), &s.audience)
+                    .unwrap()
+            })
+        });
+    }
     group.finish();
 }
 
@@ -464,8 +595,9 @@ struct Fixture {
     secret: ClientSecret,
 }
 
-/// A service at `NOW` with one client allowed one audience and two scopes.
-fn fixture() -> Fixture {
+/// A service at `NOW` with one client allowed one audience and two scopes, receiving tokens
+/// in `format`.
+fn fixture(format: TokenFormat) -> Fixture {
     let rt = runtime();
     let clock = Arc::new(ManualClock::at(now()));
     let registry = InMemoryClientRegistry::new();
@@ -481,6 +613,7 @@ fn fixture() -> Fixture {
     let grants = Grants {
         scopes: SCOPES.iter().map(|s| Scope::parse(*s).unwrap()).collect(),
         audiences: BTreeSet::from([Audience::parse(AUDIENCE).unwrap()]),
+        token_format: format,
         ..Default::default()
     };
     let (_, secret) = rt.block_on(clients.create(client.clone(), grants)).unwrap();
@@ -492,21 +625,32 @@ fn fixture() -> Fixture {
     }
 }
 
+/// A request for the client's default token, as it reaches the service over HTTP: with the
+/// issuer (a JWT's `iss`).
+fn issue_request() -> IssueRequest {
+    IssueRequest {
+        issuer: ISSUER.to_string(),
+        ..Default::default()
+    }
+}
+
 fn service_issue(c: &mut Criterion) {
-    let mut state: Option<Fixture> = None;
     let mut group = c.benchmark_group("service/issue");
     // Each iteration records a token: the in-memory store grows for the whole benchmark.
-    group.bench_function("issue", |b| {
-        let f = state.get_or_insert_with(fixture);
-        b.iter(|| {
-            f.rt.block_on(f.tokens.issue(
-                black_box(&f.client),
-                black_box(&f.secret),
-                IssueRequest::default(),
-            ))
-            .unwrap()
-        })
-    });
+    for (name, format) in [("issue", TokenFormat::Biscuit), ("jwt", TokenFormat::Jwt)] {
+        let mut state: Option<Fixture> = None;
+        group.bench_function(name, |b| {
+            let f = state.get_or_insert_with(|| fixture(format));
+            b.iter(|| {
+                f.rt.block_on(f.tokens.issue(
+                    black_box(&f.client),
+                    black_box(&f.secret),
+                    issue_request(),
+                ))
+                .unwrap()
+            })
+        });
+    }
     group.finish();
 }
 
@@ -519,15 +663,12 @@ struct Issued {
 }
 
 impl Issued {
-    fn new() -> Self {
-        let f = fixture();
+    fn new(format: TokenFormat) -> Self {
+        let f = fixture(format);
         let bearer =
-            f.rt.block_on(
-                f.tokens
-                    .issue(&f.client, &f.secret, IssueRequest::default()),
-            )
-            .unwrap()
-            .bearer;
+            f.rt.block_on(f.tokens.issue(&f.client, &f.secret, issue_request()))
+                .unwrap()
+                .bearer;
         Self {
             f,
             bearer,
@@ -538,24 +679,26 @@ impl Issued {
 }
 
 fn service_verify(c: &mut Criterion) {
-    let mut state: Option<Issued> = None;
     let mut group = c.benchmark_group("service/verify");
-    group.bench_function("verify", |b| {
-        let s = state.get_or_insert_with(Issued::new);
-        b.iter(|| {
-            s.f.rt
-                .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.any))
-                .unwrap()
-        })
-    });
-    group.bench_function("verify_audience", |b| {
-        let s = state.get_or_insert_with(Issued::new);
-        b.iter(|| {
-            s.f.rt
-                .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.audience))
-                .unwrap()
-        })
-    });
+    for (format, any, audience) in VERIFY_VARIANTS {
+        let mut state: Option<Issued> = None;
+        group.bench_function(any, |b| {
+            let s = state.get_or_insert_with(|| Issued::new(format));
+            b.iter(|| {
+                s.f.rt
+                    .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.any))
+                    .unwrap()
+            })
+        });
+        group.bench_function(audience, |b| {
+            let s = state.get_or_insert_with(|| Issued::new(format));
+            b.iter(|| {
+                s.f.rt
+                    .block_on(s.f.tokens.verify(black_box(&s.bearer), &s.audience))
+                    .unwrap()
+            })
+        });
+    }
     group.finish();
 }
 
@@ -568,7 +711,7 @@ struct Credentials {
 
 impl Credentials {
     fn new() -> Self {
-        let f = fixture();
+        let f = fixture(TokenFormat::Biscuit);
         // Same length as a generated secret (43 characters), so the hash input is the same size.
         let wrong = ClientSecret::generate();
         let unknown = ClientId::parse("nobody").unwrap();
@@ -639,7 +782,7 @@ fn domain_parse(c: &mut Criterion) {
 const SEALING_SECRET: &str = "the benchmark's sealing secret of 32+ characters";
 
 fn keys_sealing(c: &mut Criterion) {
-    use tokener_core::token::{KeySealer, SigningKey};
+    use tokener_core::token::KeySealer;
     use tokener_core::{InMemoryKeyStore, KeyId, KeyManager};
     let mut group = c.benchmark_group("keys/sealing");
     let sealer = KeySealer::new([SEALING_SECRET]).unwrap();
@@ -669,6 +812,8 @@ criterion_group!(
     benches,
     floor_mint,
     floor_verify_group,
+    floor_jwt_mint,
+    floor_jwt_verify_group,
     breakdown_verify,
     core_mint,
     core_verify,

@@ -14,6 +14,7 @@ mod group_commit;
 mod helpers;
 mod home;
 mod instances;
+mod jwt;
 mod keys;
 mod memory_bound;
 mod mongodb;

@@ -1,4 +1,5 @@
-//! Tokener's public keys: reading `GET /keys` (revalidated with its ETag) into a key set.
+//! Tokener's public keys: reading `GET /keys` (revalidated with its ETag) into a key set:
+//! each key's Biscuit key and the JWK of its JWTs.
 
 use super::error::FetchError;
 use biscuit_auth::PublicKey;
@@ -6,7 +7,7 @@ use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use std::time::Duration;
-use tokener_core::token::parse_public_key;
+use tokener_core::token::{parse_public_key, Jwk, JwtPublicKey};
 use tokener_core::{KeyId, PublicKeySet};
 
 #[derive(Debug, Deserialize)]
@@ -21,6 +22,8 @@ struct PublishedKey {
     public_key: Option<String>,
     public_key_hex: Option<String>,
     status: Option<String>,
+    /// The ES256 key of the same id's JWTs (servers before JWT support publish none).
+    jwk: Option<Jwk>,
 }
 
 impl PublishedKey {
@@ -43,20 +46,30 @@ impl PublishedKey {
         };
         prefixed().or_else(from_hex)
     }
+
+    /// The JWT key, if its `kid` is the key's id (a JWT names the key by it).
+    fn jwt_key(&self) -> Option<JwtPublicKey> {
+        let jwk = self.jwk.as_ref()?;
+        (jwk.kid == self.id.to_string()).then(|| jwk.public_key())?
+    }
 }
 
 /// The usable keys of a `GET /keys` body; `None` if it lists none (a server answering so is
-/// misconfigured, and replacing good keys with nothing would refuse every token).
-fn parse_document(body: &[u8]) -> Result<Option<PublicKeySet>, FetchError> {
+/// misconfigured, and replacing good keys with nothing would refuse every token). The
+/// `tokener token verify` command reads the same document with it.
+pub fn parse_keys_document(body: &[u8]) -> Result<Option<PublicKeySet>, String> {
     let document: KeysDocument =
-        serde_json::from_slice(body).map_err(|e| FetchError(format!("keys document: {e}")))?;
-    let keys: Vec<(KeyId, PublicKey)> = document
-        .keys
-        .iter()
-        .filter(|k| k.verifies())
+        serde_json::from_slice(body).map_err(|e| format!("keys document: {e}"))?;
+    let usable = || document.keys.iter().filter(|k| k.verifies());
+    let keys: Vec<(KeyId, PublicKey)> = usable()
         .filter_map(|k| Some((KeyId(k.id), k.public_key()?)))
         .collect();
-    Ok((!keys.is_empty()).then(|| PublicKeySet::new(keys)))
+    let jwt_keys = usable().filter_map(|k| Some((KeyId(k.id), k.jwt_key()?)));
+    Ok((!keys.is_empty()).then(|| PublicKeySet::new(keys).with_jwt_keys(jwt_keys)))
+}
+
+fn parse_document(body: &[u8]) -> Result<Option<PublicKeySet>, FetchError> {
+    parse_keys_document(body).map_err(FetchError)
 }
 
 /// What one fetch found.
@@ -138,6 +151,35 @@ mod tests {
             .flat_map(|s| s.iter().map(|(id, _)| id.0))
             .collect();
         assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn the_jwk_of_a_usable_key_is_read_when_its_kid_is_the_key_id() {
+        let ring = KeyRing::generate();
+        let keys = ring.public_keys();
+        let key = ring.active().public().to_string();
+        let jwt = keys.jwt(tokener_core::KeyId(1)).unwrap();
+        let jwk = |kid: u32| serde_json::to_string(&jwt.jwk(kid)).unwrap();
+        let body = format!(
+            r#"{{"keys":[
+              {{"id":1,"public_key":"{key}","status":"active","jwk":{}}},
+              {{"id":2,"public_key":"{key}","status":"retired","jwk":{}}},
+              {{"id":3,"public_key":"{key}","status":"compromised","jwk":{}}},
+              {{"id":4,"public_key":"{key}","status":"next"}}
+            ]}}"#,
+            jwk(1),
+            jwk(9),
+            jwk(3)
+        );
+        let set = parse_document(body.as_bytes()).unwrap().unwrap();
+        let ids: Vec<u32> = set.jwt_keys().map(|(id, _)| id.0).collect();
+        assert_eq!(
+            ids,
+            vec![1],
+            "a kid other than the id, or an unusable status, is left out"
+        );
+        assert_eq!(set.jwt(tokener_core::KeyId(1)), Some(jwt));
+        assert_eq!(set.iter().count(), 3);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod stats;
 
 pub use builder::RemoteVerifierBuilder;
 pub use error::{DiscoverError, RemoteVerifyError};
+pub use keys::parse_keys_document;
 pub use stats::VerifierStats;
 
 use crate::Requirements;
