@@ -251,4 +251,36 @@ fn bootstrap_client_lists_accept_commas_and_spaces() {
     let b = s.bootstrap.unwrap();
     assert_eq!(b.scopes.len(), 3);
     assert!(b.audiences.is_empty());
+    assert_eq!(b.token_format, TokenFormat::Biscuit);
+}
+
+#[test]
+fn the_bootstrap_clients_token_format_is_read_and_checked() {
+    let client = [
+        ("TOKENER_BOOTSTRAP_CLIENT_ID", "ops"),
+        (
+            "TOKENER_BOOTSTRAP_CLIENT_SECRET",
+            "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+        ),
+    ];
+    let with = |format: &'static str| {
+        let mut vars = client.to_vec();
+        vars.push(("TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT", format));
+        settings(&vars)
+    };
+    assert_eq!(
+        with("jwt").unwrap().bootstrap.unwrap().token_format,
+        TokenFormat::Jwt
+    );
+    assert_eq!(
+        with("biscuit").unwrap().bootstrap.unwrap().token_format,
+        TokenFormat::Biscuit
+    );
+    let err = with("JWS").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "TOKENER_BOOTSTRAP_CLIENT_TOKEN_FORMAT: token format must be `biscuit` or `jwt`"
+        ),
+        "{err}"
+    );
 }

@@ -53,10 +53,10 @@ pub struct JwkView {
     #[schema(example = "P-256")]
     pub crv: String,
     /// The x coordinate, base64url.
-    #[schema(example = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU")]
+    #[schema(example = "TyinOOXhONYtPKReHh0QVMhfDc1qbfMizOopSk7FUDg")]
     pub x: String,
     /// The y coordinate, base64url.
-    #[schema(example = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0")]
+    #[schema(example = "72ZSau6igu9REhzdIC4X1WdZ4k2qXJFswt8wjSnhcmQ")]
     pub y: String,
     /// The key id, as in a JWT's `kid` header: the same id as the key's Biscuit key.
     #[schema(example = "1")]

@@ -6,6 +6,7 @@
 mod admin_recheck;
 mod client_wide;
 mod feed;
+mod jwt;
 mod keys;
 mod outage;
 mod propagation;
