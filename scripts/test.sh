@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine (Redis, a FerretDB built from
-# its Go module, systemd-analyze and cloud-init from Debian, the Python test tools), starts the
+# its Go module, systemd-analyze and cloud-init from Debian, the Python test tools, the Node
+# package of the jose interoperability test), starts the
 # servers on free loopback ports, and runs every test of the project against them: the cargo
 # workspace, then the Python suites tests/interop, tests/contract, tests/infra and
 # tests/readme. A missing Redis or MongoDB-wire server fails the run
@@ -46,6 +47,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # Installed for `cloud-init schema` only: keep it from running at this machine's next boot.
     touch /etc/cloud/cloud-init.disabled
   fi
+fi
+
+# The jose interoperability test (tests/interop/test_jwt_access_tokens.py) runs Node.js with
+# the jose version tests/interop/node/package-lock.json pins; npm ci installs exactly that
+# (about a second). jose 6 needs Node.js 20 or later, which Debian 12 does not package (its
+# nodejs is 18), so this script does not install Node.js: without it the jose tests fail and
+# say why.
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "npm not found: the jose interoperability tests will fail (they need Node.js 20 or later with npm)" >&2
 fi
 
 # Python suites: interoperability with third-party OAuth2 and Biscuit libraries (against the
