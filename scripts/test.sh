@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine (Redis, a FerretDB built from
 # its Go module, systemd-analyze and cloud-init from Debian, the Python test tools, the Node
-# package of the jose interoperability test), starts the
-# servers on free loopback ports, and runs every test of the project against them: the cargo
-# workspace, then the Python suites tests/interop, tests/contract, tests/infra and
-# tests/readme. A missing Redis or MongoDB-wire server fails the run
-# (TOKENER_TEST_REQUIRE_SERVICES=1).
+# package of the jose interoperability test), starts the servers on free loopback ports, and
+# runs every test of the project against them: the cargo workspace, then the Python suites
+# tests/interop, tests/contract, tests/infra and tests/readme. A missing Redis or MongoDB-wire
+# server fails the run (TOKENER_TEST_REQUIRE_SERVICES=1).
 #
 # What does not run, each reported by pytest (-rsx):
 #   skipped  tests/infra/test_compose.py::test_docker_compose_config_accepts_the_file
@@ -60,7 +59,7 @@ else
   echo "npm not found: the jose interoperability tests will fail (they need Node.js 20 or later with npm)" >&2
 fi
 
-# Python suites: interoperability with third-party OAuth2 and Biscuit libraries (against the
+# Python suites: interoperability with third-party OAuth2, Biscuit and JOSE libraries (against the
 # binary cargo just built), the generated-input contract test of openapi.yaml (schemathesis,
 # about a minute, against the same binary), checks of the deployment files, and the README's
 # sessions run as printed (against the same binary).
