@@ -56,6 +56,9 @@ AUDIENCES = ("billing", "orders")
 AUDIENCE = "orders"  # the resource server verifying the tokens
 
 ADMIN_SCOPE = "tokener:admin"
+# The lifetime of a token that must outlive a restart of Tokener (a few seconds on a loaded
+# machine), then expire.
+SHORT_TTL_S = 10
 
 
 # --- JWS parts ---------------------------------------------------------------------------------
@@ -449,10 +452,10 @@ def test_introspection_refuses_forged_jwts(server, metadata, client):
 
 def test_an_expired_token_is_refused(server, metadata, client, both):
     verifiers = both(metadata)
-    # Three seconds: at least two of them left once the whole seconds are counted.
-    answer = issue_json(server, client.basic_auth, {"ttl_seconds": 3})
+    # Four seconds: at least three of them left once the whole seconds are counted.
+    answer = issue_json(server, client.basic_auth, {"ttl_seconds": 4})
     token = answer["access_token"]
-    assert answer["expires_in"] == 3
+    assert answer["expires_in"] == 4
     for verifier in verifiers:
         assert verifier.verify(token)["payload"]["jti"] == answer["token_id"]
     assert introspect(server, token)["active"] is True
@@ -491,8 +494,8 @@ def test_a_rotated_out_key_verifies_its_tokens_until_they_expire(tmp_path, node)
         # an unknown kid makes it fetch the set again at once.
         cached = PyJWTVerifier(metadata, jwks=jwt.PyJWKClient(metadata["jwks_uri"], cooldown_duration=0))
         lasting = issue(before, before.basic_auth)["access_token"]
-        # Five seconds: it must outlive the restart below, and then expire.
-        short = issue_json(before, before.basic_auth, {"ttl_seconds": 5})["access_token"]
+        short = issue_json(before, before.basic_auth, {"ttl_seconds": SHORT_TTL_S})["access_token"]
+        short_exp = jws_parts(short)[1]["exp"]
         for verifier in (cached, JoseVerifier(node, metadata)):
             for token in (lasting, short):
                 assert verifier.verify(token)["header"]["kid"] == "1", verifier.name
@@ -503,18 +506,22 @@ def test_a_rotated_out_key_verifies_its_tokens_until_they_expire(tmp_path, node)
     write_key_file(key_file, [{**first_key, "active": False}, second_key])
     # The same port: the same issuer and jwks_uri, as a restarted service keeps its address.
     with run_tokener(tmp_path / "key-2", secret, port=port, env=settings) as after:
+        left = short_exp - time.time()
+        assert left > 1, f"the restart took too long: the short token has {left:.1f} s left"
+        verifiers = [cached, PyJWTVerifier(metadata), JoseVerifier(node, metadata)]
+        # The short token first, while it surely has time left.
+        for verifier in verifiers:
+            assert verifier.verify(short)["header"]["kid"] == "1", verifier.name
         assert metadata_of(after) == metadata
         jwks = requests.get(metadata["jwks_uri"], timeout=HTTP_TIMEOUT_S).json()
         assert sorted(k["kid"] for k in jwks["keys"]) == ["1", "2"]
         fresh = issue(after, after.basic_auth)["access_token"]
-        verifiers = [cached, PyJWTVerifier(metadata), JoseVerifier(node, metadata)]
         for verifier in verifiers:
             assert verifier.verify(fresh)["header"]["kid"] == "2", verifier.name
-            for token in (lasting, short):
-                assert verifier.verify(token)["header"]["kid"] == "1", verifier.name
+            assert verifier.verify(lasting)["header"]["kid"] == "1", verifier.name
 
         # The short token ends with its expiry, while the lasting one of the same key verifies.
-        wait_until_expired(jws_parts(short)[1]["exp"])
+        wait_until_expired(short_exp)
         for verifier in verifiers:
             assert verifier.refusal(short) == verifier.EXPIRED, verifier.name
             assert verifier.verify(lasting)["header"]["kid"] == "1", verifier.name
