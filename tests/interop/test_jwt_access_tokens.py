@@ -565,7 +565,7 @@ def test_introspection_of_a_jwt_follows_its_revocation(server, client):
         time.sleep(0.1)
 
 
-def test_introspection_of_jwts_follows_client_wide_revocation(server, client):
+def test_introspection_of_jwts_follows_client_wide_revocation(server, metadata, client):
     earlier = [issue(server, client.basic_auth)["access_token"] for _ in range(2)]
     for token in earlier:
         assert introspect(server, token)["active"] is True
@@ -575,9 +575,11 @@ def test_introspection_of_jwts_follows_client_wide_revocation(server, client):
     for token in earlier:
         assert introspect(server, token) == {"active": False}
 
-    # Tokens issued after the revocation are not touched by it ...
+    # Tokens issued after the revocation are not touched by it, and are not dated in the
+    # future (PyJWT refuses an `iat` ahead of its clock) ...
     later = issue(server, client.basic_auth)["access_token"]
     assert introspect(server, later)["active"] is True
+    PyJWTVerifier(metadata).verify(later)
     # ... until the client is disabled.
     response = admin(server, "PATCH", f"/admin/clients/{client.client_id}", {"disabled": True})
     assert response.status_code == 200, response.text

@@ -4,8 +4,8 @@ use super::client_reuse::REUSE_CLIENTS_FOR;
 use super::revocations::{RevocationState, RevocationSync, FEED_SETTLE_MILLIS};
 use crate::domain::{
     Audience, Client, ClientId, ClientRevocation, ClientSecret, Clock, FeedCursor, IssuedToken,
-    Revocation, RevocationEntry, Scope, SecretHash, TokenClaims, TokenFormat, TokenId, TokenRecord,
-    Ttl,
+    Revocation, RevocationEntry, Scope, SecretHash, Timestamp, TokenClaims, TokenFormat, TokenId,
+    TokenRecord, Ttl,
 };
 use crate::ports::{ClientRegistry, RevokeOutcome, StoreError, TokenStore};
 use crate::token::{
@@ -15,6 +15,11 @@ use crate::token::{
 use arc_swap::ArcSwap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest a JWT's issuance waits for the end of a client-wide revocation (which reaches
+/// at most about 2 s past the moment it was made).
+const MAX_ISSUE_WAIT_MILLIS: u64 = 3_000;
 
 /// How long tokens live: the default when a request names none, and the most a request may
 /// ask for (a client's own `max_ttl` may tighten it further).
@@ -291,11 +296,7 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             Some(ttl) if ttl > max => return Err(IssueError::TtlTooLong { max }),
             Some(ttl) => ttl,
         };
-        // After a client-wide revocation that reaches past now, new tokens are dated at its end.
-        let now = self
-            .revocations
-            .state()
-            .issue_time(&client.id, self.clock.now());
+        let now = self.issue_time(client).await;
         let keys = self.keys.load();
         let key = keys.ring.signing_key(now);
         let input = MintInput {
@@ -319,6 +320,24 @@ impl<S: TokenStore, C: ClientRegistry> TokenService<S, C> {
             bearer: minted.bearer,
             record,
         })
+    }
+
+    /// When a token for `client` is issued. After a client-wide revocation that reaches past
+    /// now (up to about 2 s: the rest of its second and the client-reuse window), a Biscuit is
+    /// dated at its end, so the revocation does not cover it. A JWT states its `iat` to every
+    /// JOSE verifier, and some refuse an `iat` in the future, so its issuance waits until
+    /// then instead: a delay only right after a client-wide revocation of this client.
+    async fn issue_time(&self, client: &Client) -> Timestamp {
+        let state = self.revocations.state();
+        let now = self.clock.now();
+        let at = state.issue_time(&client.id, now);
+        if client.token_format == TokenFormat::Jwt && at > now {
+            let wait = at.unix_millis() - now.unix_millis();
+            tokio::time::sleep(Duration::from_millis(wait.min(MAX_ISSUE_WAIT_MILLIS))).await;
+            // Still dated at the end if the clock has not got there (a test's manual clock).
+            return state.issue_time(&client.id, self.clock.now());
+        }
+        at
     }
 
     /// Revokes a token on behalf of the client it was issued to. A string that is not a token

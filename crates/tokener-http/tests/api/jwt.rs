@@ -200,3 +200,58 @@ async fn the_jwk_set_is_cacheable_advertised_and_the_same_as_in_keys() {
     let response = default.http.get(default.url("/jwks")).send().await.unwrap();
     assert_eq!(response.headers()["cache-control"], "public, max-age=60");
 }
+
+#[tokio::test]
+async fn a_jwt_issued_right_after_a_client_wide_revocation_is_not_dated_in_the_future() {
+    let (app, admin_token) = spawn_admin_app().await;
+    let created: Value = admin(&app, Method::POST, "/admin/clients", &admin_token)
+        .json(&json!({"client_id": "shipping", "token_format": "jwt"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    let issue = || async {
+        let body: Value = app
+            .http
+            .post(app.url("/token"))
+            .basic_auth("shipping", Some(&secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    };
+    let before = issue().await;
+    let cut: Value = admin(
+        &app,
+        Method::POST,
+        "/admin/clients/shipping/revoke-tokens",
+        &admin_token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let issued_before = cut["issued_before"].as_u64().unwrap();
+    let after = issue().await;
+    let now = SystemClock.now().unix();
+    // The cut-off reaches past now; a Biscuit would be dated at it, a JWT waits for it.
+    let iat = part(&after, 1)["iat"].as_u64().unwrap();
+    assert!(
+        iat <= now,
+        "iat {iat} is after the time of the answer {now}"
+    );
+    assert!(
+        iat >= issued_before,
+        "iat {iat} is before the cut-off {issued_before}"
+    );
+    assert_eq!(app.introspect(&before).await, json!({"active": false}));
+    assert_eq!(app.introspect(&after).await["active"], true);
+}
