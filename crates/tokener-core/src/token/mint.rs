@@ -13,7 +13,9 @@
 //! validated newtypes, and skipping the parser keeps minting close to the cost of the signature.
 
 use super::keys::SigningKey;
-use crate::domain::{Audience, ClientId, Fingerprint, Scope, Timestamp, TokenClaims, TokenId};
+use crate::domain::{
+    Audience, ClientId, Fingerprint, KeyId, Scope, Timestamp, TokenClaims, TokenId,
+};
 use biscuit_auth::builder::{
     check, date, fact, pred, string, var, Binary, CheckKind, Expression, Op,
 };
@@ -30,6 +32,16 @@ pub struct MintInput {
     pub expires_at: Timestamp,
 }
 
+impl MintInput {
+    /// The input with its times in whole seconds: tokens of both formats carry whole seconds,
+    /// and so does the record, so both read the same.
+    pub(crate) fn in_whole_seconds(mut self) -> Self {
+        self.issued_at = self.issued_at.whole_seconds();
+        self.expires_at = self.expires_at.whole_seconds();
+        self
+    }
+}
+
 /// A freshly signed token: the bearer string and its claims.
 pub struct Minted {
     pub bearer: String,
@@ -41,6 +53,25 @@ pub struct Minted {
 #[error("could not mint a token: {0}")]
 pub struct MintError(String);
 
+impl Minted {
+    /// The token `bearer` signed by key `key_id` for `input` (already in whole seconds).
+    pub(crate) fn new(bearer: String, token_id: TokenId, input: MintInput, key_id: KeyId) -> Self {
+        Self {
+            fingerprint: Fingerprint::of(&bearer),
+            bearer,
+            claims: TokenClaims {
+                token_id,
+                client_id: input.client_id,
+                audiences: input.audiences,
+                scopes: input.scopes,
+                issued_at: input.issued_at,
+                expires_at: input.expires_at,
+                key_id,
+            },
+        }
+    }
+}
+
 impl MintError {
     pub(crate) fn new(reason: &str) -> Self {
         Self(reason.to_string())
@@ -48,11 +79,9 @@ impl MintError {
 }
 
 /// Signs a token for `input` with `key`.
-pub fn mint(key: &SigningKey, mut input: MintInput) -> Result<Minted, MintError> {
+pub fn mint(key: &SigningKey, input: MintInput) -> Result<Minted, MintError> {
     let err = |e: biscuit_auth::error::Token| MintError(e.to_string());
-    // The token carries whole seconds; so does the record, so both read the same.
-    input.issued_at = input.issued_at.whole_seconds();
-    input.expires_at = input.expires_at.whole_seconds();
+    let input = input.in_whole_seconds();
     let expires = date(&input.expires_at.to_system_time());
     let mut builder = Biscuit::builder()
         .root_key_id(key.id().0)
@@ -97,19 +126,7 @@ pub fn mint(key: &SigningKey, mut input: MintInput) -> Result<Minted, MintError>
         .map_err(err)?;
     let token_id = authority_id(&token).map_err(|e| MintError(e.to_string()))?;
     let bearer = token.to_base64().map_err(err)?;
-    Ok(Minted {
-        fingerprint: Fingerprint::of(&bearer),
-        bearer,
-        claims: TokenClaims {
-            token_id,
-            client_id: input.client_id,
-            audiences: input.audiences,
-            scopes: input.scopes,
-            issued_at: input.issued_at,
-            expires_at: input.expires_at,
-            key_id: key.id(),
-        },
-    })
+    Ok(Minted::new(bearer, token_id, input, key.id()))
 }
 
 /// The token id: hex of the authority block's revocation id. Shared by every token derived

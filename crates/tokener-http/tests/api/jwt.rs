@@ -5,6 +5,7 @@
 use crate::helpers::{
     admin, assert_error, spawn_admin_app, spawn_app, spawn_app_with, TestApp, CLIENT_ID,
 };
+use crate::receiving::issue_as;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::Method;
@@ -30,6 +31,17 @@ async fn verify_with_jwks(app: &TestApp, token: &str) -> tokener_core::TokenClai
     Verifier::new(PublicKeySet::default().with_jwt_keys(keys))
         .verify(token, SystemClock.now(), &VerifyOptions::default())
         .expect("the token verifies with the JWK set")
+}
+
+/// `POST /admin/clients` with `body`: the answer, the client and its secret.
+async fn register(app: &TestApp, admin_token: &str, body: Value) -> Value {
+    let response = admin(app, Method::POST, "/admin/clients", admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "client registered");
+    response.json().await.unwrap()
 }
 
 fn keys_of(v: &Value) -> BTreeSet<String> {
@@ -110,29 +122,15 @@ async fn an_expired_jwt_is_inactive() {
 #[tokio::test]
 async fn the_admin_api_sets_and_switches_a_clients_format_and_client_wide_revocation_covers_jwts() {
     let (app, admin_token) = spawn_admin_app().await;
-    let created: Value = admin(&app, Method::POST, "/admin/clients", &admin_token)
-        .json(&json!({"client_id": "shipping", "scopes": ["shipping:read"], "token_format": "jwt"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = register(
+        &app,
+        &admin_token,
+        json!({"client_id": "shipping", "scopes": ["shipping:read"], "token_format": "jwt"}),
+    )
+    .await;
     assert_eq!(created["client"]["token_format"], "jwt");
     let secret = created["client_secret"].as_str().unwrap().to_string();
-    let issue = || async {
-        let body: Value = app
-            .http
-            .post(app.url("/token"))
-            .basic_auth("shipping", Some(&secret))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["access_token"].as_str().unwrap().to_string()
-    };
+    let issue = || async { issue_as(&app, "shipping", &secret, json!({})).await.bearer };
     let jwt = issue().await;
     assert_eq!(part(&jwt, 0)["typ"], "at+jwt");
     assert_eq!(part(&jwt, 1)["scope"], "shipping:read");
@@ -204,28 +202,14 @@ async fn the_jwk_set_is_cacheable_advertised_and_the_same_as_in_keys() {
 #[tokio::test]
 async fn a_jwt_issued_right_after_a_client_wide_revocation_is_not_dated_in_the_future() {
     let (app, admin_token) = spawn_admin_app().await;
-    let created: Value = admin(&app, Method::POST, "/admin/clients", &admin_token)
-        .json(&json!({"client_id": "shipping", "token_format": "jwt"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = register(
+        &app,
+        &admin_token,
+        json!({"client_id": "shipping", "token_format": "jwt"}),
+    )
+    .await;
     let secret = created["client_secret"].as_str().unwrap().to_string();
-    let issue = || async {
-        let body: Value = app
-            .http
-            .post(app.url("/token"))
-            .basic_auth("shipping", Some(&secret))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["access_token"].as_str().unwrap().to_string()
-    };
+    let issue = || async { issue_as(&app, "shipping", &secret, json!({})).await.bearer };
     let before = issue().await;
     let cut: Value = admin(
         &app,

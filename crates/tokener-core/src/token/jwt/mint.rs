@@ -7,7 +7,7 @@
 
 use super::claims::JwtClaims;
 use super::{ACCESS_TOKEN_TYPE, JWT_ALGORITHM};
-use crate::domain::{Fingerprint, TokenClaims, TokenId};
+use crate::domain::TokenId;
 use crate::token::keys::SigningKey;
 use crate::token::{MintError, MintInput, Minted};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,9 +15,8 @@ use base64::Engine;
 use rand::RngCore;
 
 /// Signs a JWT for `input` with the ES256 key of `key`, issued by `issuer`.
-pub fn mint_jwt(key: &SigningKey, mut input: MintInput, issuer: &str) -> Result<Minted, MintError> {
-    input.issued_at = input.issued_at.whole_seconds();
-    input.expires_at = input.expires_at.whole_seconds();
+pub fn mint_jwt(key: &SigningKey, input: MintInput, issuer: &str) -> Result<Minted, MintError> {
+    let input = input.in_whole_seconds();
     let token_id = random_token_id();
     let claims = JwtClaims {
         iss: issuer.to_string(),
@@ -50,19 +49,7 @@ pub fn mint_jwt(key: &SigningKey, mut input: MintInput, issuer: &str) -> Result<
         .ok_or_else(|| MintError::new("the ES256 signature failed"))?;
     bearer.push('.');
     bearer.push_str(&URL_SAFE_NO_PAD.encode(signature));
-    Ok(Minted {
-        fingerprint: Fingerprint::of(&bearer),
-        bearer,
-        claims: TokenClaims {
-            token_id,
-            client_id: input.client_id,
-            audiences: input.audiences,
-            scopes: input.scopes,
-            issued_at: input.issued_at,
-            expires_at: input.expires_at,
-            key_id: key.id(),
-        },
-    })
+    Ok(Minted::new(bearer, token_id, input, key.id()))
 }
 
 /// A fresh token id: 64 random bytes, the length of a Biscuit's revocation id.
